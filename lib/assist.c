@@ -1,0 +1,271 @@
+/*
+ * The assists (nvmm_assist_io, nvmm_assist_mem) and nvmm_gva_to_gpa: the
+ * glue between the VCPU, guest memory and the pure x86 layer in lib/x86/.
+ *
+ * The x86 layer completes the instruction in the comm page (GPRS) and calls
+ * the VMM's callbacks. KVM, which still holds the instruction, is handed
+ * the same data so that it finishes it identically at the next KVM_RUN: the
+ * registers need no commit, and the exit costs no syscall but KVM_RUN.
+ */
+#include "nvmm_impl.h"
+
+#include <string.h>
+
+#include "x86/x86.h"
+
+struct assist {
+	struct mach *m;
+	struct nvmm_machine *mach;
+	struct nvmm_vcpu *vcpu;
+	/* MMIO accesses in order, for KVM's completion of the instruction. */
+	struct kvm_mmio_rec recs[KVM_JOURNAL_MAX + 1];
+	unsigned nrecs;
+	bool untracked;		/* an access the journal can't describe */
+	/* I/O: KVM's data buffer and the element being moved. */
+	uint8_t *kvm_data;
+	uint32_t elem;
+};
+
+static uint8_t *
+guest_ram(void *opaque, uint64_t gpa, size_t *avail, int *prot)
+{
+	struct assist *a = opaque;
+	const struct area *ar = area_find(a->m, gpa);
+
+	if (ar == NULL)
+		return NULL;
+	*avail = ar->size - (gpa - ar->gpa);
+	*prot = ar->prot;
+	return (uint8_t *)ar->hva + (gpa - ar->gpa);
+}
+
+/* Instruction fetch and page walks never reach a device. */
+static void
+no_mmio(void *opaque, uint64_t gpa, bool write, uint8_t *data, size_t size)
+{
+	(void)opaque, (void)gpa;
+	if (!write)
+		memset(data, 0xFF, size);
+}
+
+static void
+assist_mmio(void *opaque, uint64_t gpa, bool write, uint8_t *data,
+    size_t size)
+{
+	struct assist *a = opaque;
+	struct kvm_mmio_rec *rec = &a->recs[a->nrecs];
+	struct nvmm_mem mem = {
+		.mach = a->mach,
+		.vcpu = a->vcpu,
+		.gpa = gpa,
+		.write = write,
+		.size = size,
+		.data = data,
+	};
+
+	if (a->vcpu->cbs.mem != NULL)
+		a->vcpu->cbs.mem(&mem);
+	else if (!write)
+		memset(data, 0xFF, size);
+	if (size > sizeof(rec->data) || a->nrecs == KVM_JOURNAL_MAX + 1) {
+		a->untracked = true;
+		return;
+	}
+	rec->gpa = gpa;
+	rec->len = (uint8_t)size;
+	rec->write = write;
+	memcpy(rec->data, data, size);
+	a->nrecs++;
+}
+
+static void
+assist_io_cb(void *opaque, uint8_t *data, size_t size)
+{
+	struct assist *a = opaque;
+	const struct nvmm_x86_exit_io *e = &a->vcpu->exit->u.io;
+	struct nvmm_io io = {
+		.mach = a->mach,
+		.vcpu = a->vcpu,
+		.port = e->port,
+		.in = e->in,
+		.size = size,
+		.data = data,
+	};
+
+	if (a->vcpu->cbs.io != NULL)
+		a->vcpu->cbs.io(&io);
+	else if (e->in)
+		memset(data, 0xFF, size);
+	if (e->in)
+		memcpy(a->kvm_data + (size_t)a->elem * size, data, size);
+	a->elem++;
+}
+
+/* Reads the instruction at CS:RIP; n bytes, or a negative errno. */
+static int
+fetch(struct mach *m, const struct nvmm_x64_state *st,
+    uint8_t insn[X86_INSN_MAX])
+{
+	struct assist a = { .m = m };
+	const struct x86_guest g = { &a, guest_ram, no_mmio };
+	int n;
+
+	pthread_rwlock_rdlock(&m->lock);
+	n = x86_fetch_insn(&g, st, insn);
+	pthread_rwlock_unlock(&m->lock);
+	return n;
+}
+
+void
+assist_io_exit(struct vcpu *v, struct nvmm_x86_exit_io *io)
+{
+	const struct nvmm_x64_state *st = &v->comm->state;
+	uint8_t insn[X86_INSN_MAX];
+	struct nvmm_x86_exit_io d;
+	int n;
+
+	n = fetch(v->mach, st, insn);
+	if (n > 0)
+		n = x86_decode_io(st, insn, (size_t)n, &d);
+	if (n > 0) {
+		io->seg = d.seg;
+		io->address_size = d.address_size;
+		io->rep = d.rep;
+		io->str = d.str;
+		io->npc = d.npc;
+		return;
+	}
+	/* Code outside RAM: what KVM said, and no next RIP. */
+	io->seg = -1;
+	io->address_size = 8;
+	io->rep = io->str = false;
+	io->npc = st->gprs[NVMM_X64_GPR_RIP];
+}
+
+static int
+assist_begin(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu,
+    uint64_t reason, struct assist *a, struct vcpu **vp)
+{
+	struct vcpu *v;
+	int r;
+
+	memset(a, 0, sizeof(*a));
+	r = vcpu_lookup(mach, vcpu, &a->m, &v);
+	if (r < 0)
+		return r;
+	if (vcpu->exit == NULL || vcpu->exit->reason != reason ||
+	    v->kvm.pending == KVM_PENDING_NONE)
+		return -EINVAL;
+	r = vcpu_getstate(v, NVMM_X64_STATE_GPRS | NVMM_X64_STATE_SEGS);
+	if (r < 0)
+		return r;
+	kvm_vcpu_paging(v);
+	a->mach = mach;
+	a->vcpu = vcpu;
+	*vp = v;
+	return 0;
+}
+
+/* The registers are KVM's result too; commit them only with the comm page off. */
+static int
+assist_end(struct vcpu *v, const struct kvm_mmio_rec *recs, unsigned n)
+{
+	int r = kvm_vcpu_assisted(v, recs, n);
+
+	if (r == 0 && nvmm_cache_off)
+		r = vcpu_setstate(v, NVMM_X64_STATE_GPRS);
+	return r;
+}
+
+NVMM_API int
+nvmm_assist_io(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu)
+{
+	struct assist a;
+	struct vcpu *v;
+	uint32_t count;
+	int r;
+
+	r = assist_begin(mach, vcpu, NVMM_VCPU_EXIT_IO, &a, &v);
+	if (r < 0)
+		return nvmm_ret(r);
+	a.kvm_data = kvm_vcpu_io_data(v, &count);
+	const struct x86_guest g = { &a, guest_ram, assist_mmio };
+
+	pthread_rwlock_rdlock(&a.m->lock);
+	r = x86_emulate_io(&g, &v->comm->state, &vcpu->exit->u.io, count,
+	    assist_io_cb, &a);
+	pthread_rwlock_unlock(&a.m->lock);
+	if (r < 0)
+		return nvmm_ret(r);
+	return nvmm_ret(assist_end(v, a.recs, a.untracked ? 0 : a.nrecs));
+}
+
+NVMM_API int
+nvmm_assist_mem(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu)
+{
+	uint64_t gprs[NVMM_X64_NGPR], gpa;
+	uint8_t insn[X86_INSN_MAX], *data;
+	struct nvmm_x64_state *st;
+	struct assist a;
+	struct vcpu *v;
+	uint32_t len;
+	bool write;
+	int n, r;
+
+	r = assist_begin(mach, vcpu, NVMM_VCPU_EXIT_MEMORY, &a, &v);
+	if (r < 0)
+		return nvmm_ret(r);
+	st = &v->comm->state;
+	n = fetch(a.m, st, insn);
+	if (n < 0)
+		return nvmm_ret(n);
+	memcpy(gprs, st->gprs, sizeof(gprs));
+	const struct x86_guest g = { &a, guest_ram, assist_mmio };
+
+	pthread_rwlock_rdlock(&a.m->lock);
+	r = x86_emulate_mem(&g, st, vcpu->exit->u.mem.gpa, insn, (size_t)n);
+	pthread_rwlock_unlock(&a.m->lock);
+	if (r < 0)
+		return nvmm_ret(r);
+
+	/* The first device access is the one KVM stopped at. */
+	kvm_vcpu_mmio_data(v, &gpa, &data, &len, &write);
+	if (a.nrecs == 0 || a.recs[0].gpa != gpa || a.recs[0].len != len ||
+	    a.recs[0].write != write) {
+		memcpy(st->gprs, gprs, sizeof(gprs));
+		return nvmm_ret(-ENODEV);
+	}
+	if (!write)
+		memcpy(data, a.recs[0].data, len);
+	return nvmm_ret(assist_end(v, a.recs + 1,
+	    a.untracked ? 0 : a.nrecs - 1));
+}
+
+NVMM_API int
+nvmm_gva_to_gpa(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu,
+    gvaddr_t gva, gpaddr_t *gpa, nvmm_prot_t *prot)
+{
+	struct assist a;
+	struct mach *m;
+	struct vcpu *v;
+	uint64_t pa;
+	int r, p;
+
+	r = vcpu_lookup(mach, vcpu, &m, &v);
+	if (r < 0)
+		return nvmm_ret(r);
+	if (gpa == NULL || prot == NULL)
+		return nvmm_ret(-EFAULT);
+	kvm_vcpu_paging(v);
+	a.m = m;
+	const struct x86_guest g = { &a, guest_ram, no_mmio };
+
+	pthread_rwlock_rdlock(&m->lock);
+	r = x86_gva_to_gpa(&g, &v->comm->state, gva & ~NVMM_PAGE_MASK, &pa, &p);
+	pthread_rwlock_unlock(&m->lock);
+	if (r < 0)
+		return nvmm_ret(r);
+	*gpa = pa + (gva & NVMM_PAGE_MASK);
+	*prot = (nvmm_prot_t)p;
+	return 0;
+}

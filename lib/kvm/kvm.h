@@ -1,0 +1,95 @@
+/*
+ * The KVM backend: everything that knows about /dev/kvm lives in lib/kvm/.
+ * The core calls these functions; they return 0 or a negative errno.
+ *
+ * NVMM's comm page protocol maps onto KVM like this:
+ *  - GPRS, SEGS, CRS (but XCR0) and INTR live in kvm_run's sync regs, which
+ *    KVM fills at every exit and loads at entry when marked dirty: reading
+ *    or writing them costs no syscall;
+ *  - MSRS (but EFER, which is in the sync sregs), DRS, FPU and XCR0 are
+ *    fetched by ioctl only when asked, and flushed just before KVM_RUN;
+ *  - KVM finishes an I/O, MMIO or MSR instruction only at the next KVM_RUN
+ *    (the "completion trap"): see kvm_vcpu.c.
+ */
+#ifndef LIB_KVM_H
+#define LIB_KVM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <linux/kvm.h>
+
+struct mach;
+struct vcpu;
+struct area;
+struct nvmm_capability;
+struct nvmm_vcpu_exit;
+struct nvmm_vcpu_conf_cpuid;
+
+#define KVM_MAX_SLOTS		512
+#define KVM_JOURNAL_MAX		8
+
+/* An MMIO access the library already performed for an assisted instruction. */
+struct kvm_mmio_rec {
+	uint64_t gpa;
+	uint8_t data[8];
+	uint8_t len;
+	bool write;
+};
+
+struct kvm_mach {
+	int fd;
+	uint64_t slots[KVM_MAX_SLOTS / 64];	/* bitmap of used slots */
+};
+
+enum kvm_pending {
+	KVM_PENDING_NONE,	/* no instruction awaits completion */
+	KVM_PENDING_IO,
+	KVM_PENDING_MMIO,
+	KVM_PENDING_MSR,
+};
+
+struct kvm_vcpu {
+	int fd;
+	struct kvm_run *run;
+	size_t run_size;
+	volatile pid_t tid;	/* thread inside KVM_RUN, for the stop kick */
+
+	enum kvm_pending pending;
+	bool assisted;		/* an assist supplied the completion data */
+	struct kvm_regs exit_regs; /* GPRs at the exit, to undo a completion */
+	struct kvm_mmio_rec journal[KVM_JOURNAL_MAX];
+	unsigned njournal, journal_pos;
+
+	bool int_window;
+	bool nmi_window;
+	bool cpuid_dirty;	/* CPUID table to (re)install before running */
+	bool has_run;
+};
+
+int kvm_init(struct nvmm_capability *);
+int kvm_machine_create(struct mach *);
+void kvm_machine_destroy(struct mach *);
+int kvm_slot_set(struct mach *, struct area *);
+int kvm_slot_clear(struct mach *, struct area *);
+
+int kvm_vcpu_create(struct vcpu *);
+void kvm_vcpu_destroy(struct vcpu *);
+int kvm_vcpu_cpuid_changed(struct vcpu *);
+int kvm_vcpu_getstate(struct vcpu *, uint64_t flags);
+int kvm_vcpu_commit(struct vcpu *, uint64_t flags);
+int kvm_vcpu_inject(struct vcpu *);
+int kvm_vcpu_run(struct vcpu *, struct nvmm_vcpu_exit *);
+void kvm_vcpu_kick(struct vcpu *);
+void kvm_vcpu_paging(struct vcpu *);
+
+/* For the assists: hand KVM what it needs to finish the exit's instruction. */
+uint8_t *kvm_vcpu_io_data(struct vcpu *, uint32_t *count);
+void kvm_vcpu_mmio_data(struct vcpu *, uint64_t *gpa, uint8_t **data,
+    uint32_t *len, bool *write);
+int kvm_vcpu_assisted(struct vcpu *, const struct kvm_mmio_rec *, unsigned);
+
+/* cpuid.c: NVMM's default CPUID policy over KVM's supported table. */
+struct kvm_cpuid2 *kvm_cpuid_build(const struct vcpu *);
+
+#endif

@@ -1,0 +1,19 @@
+/* Private to lib/kvm/. */
+#ifndef LIB_KVM_IMPL_H
+#define LIB_KVM_IMPL_H
+
+#include "kvm.h"
+
+/* NetBSD's default XCR0 mask: x87 and SSE. */
+#define KVM_XCR0_DEFAULT	0x3ULL
+
+extern int kvm_fd;
+extern int kvm_run_size;
+extern int kvm_kick_signal;
+extern struct kvm_cpuid2 *kvm_supported_cpuid;
+extern uint32_t kvm_mxcsr_mask;
+
+int kvm_ioctl(int fd, unsigned long req, void *arg);
+const struct kvm_cpuid_entry2 *kvm_supported_leaf(uint32_t fn, uint32_t idx);
+
+#endif

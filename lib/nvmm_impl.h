@@ -1,0 +1,126 @@
+/*
+ * libnvmm internals: the library's view of machines and VCPUs, shared by
+ * the API entry points (machine.c, vcpu.c, mem.c, assist.c, ...) and the
+ * KVM backend (kvm/). Functions here return 0 or a negative errno; the
+ * public entry points turn that into -1/errno once.
+ */
+#ifndef NVMM_IMPL_H
+#define NVMM_IMPL_H
+
+#include <nvmm.h>
+#include <pthread.h>
+
+#include "kvm/kvm.h"
+
+#define NVMM_API __attribute__((visibility("default")))
+
+/* NetBSD's limits (sys/dev/nvmm/nvmm_internal.h), reported by nvmm_capability. */
+#define NVMM_MAX_MACHINES	128
+#define NVMM_MAX_VCPUS		256
+#define NVMM_MAX_HMAPPINGS	32
+#define NVMM_MAX_RAM		(128ULL << 30)
+#define NVMM_CPUID_MAXOPS	32
+
+#define NVMM_PAGE_SIZE		4096ULL
+#define NVMM_PAGE_MASK		(NVMM_PAGE_SIZE - 1)
+
+/* A host range registered with nvmm_hva_map(). */
+struct hmap {
+	uintptr_t hva;
+	size_t size;
+};
+
+/* A guest-physical range backed by host memory (nvmm_gpa_map()). */
+struct area {
+	gpaddr_t gpa;
+	uintptr_t hva;
+	size_t size;
+	int prot;		/* NVMM_PROT_* */
+	int slot;		/* backend memory slot */
+};
+
+struct vcpu;
+
+struct mach {
+	nvmm_machid_t id;
+	time_t ctime;
+	struct kvm_mach kvm;
+
+	/* Guards the area and hmap tables against the assists' lookups. */
+	pthread_rwlock_t lock;
+	struct hmap hmaps[NVMM_MAX_HMAPPINGS];
+	unsigned nhmaps;
+	struct area *areas;	/* sorted by gpa, disjoint */
+	unsigned nareas, areas_cap;
+
+	struct nvmm_comm_page *pages[NVMM_MAX_VCPUS];
+	struct vcpu *vcpus[NVMM_MAX_VCPUS];
+	unsigned nvcpus;
+	struct registry_entry *reg;
+};
+
+struct cpuid_conf {
+	bool used;
+	struct nvmm_vcpu_conf_cpuid conf;
+};
+
+struct vcpu {
+	struct mach *mach;
+	nvmm_cpuid_t id;
+	struct nvmm_comm_page *comm;
+	struct nvmm_vcpu_exit exit;
+	struct cpuid_conf cpuid[NVMM_CPUID_MAXOPS];
+	bool tpr_exit;
+	struct kvm_vcpu kvm;
+};
+
+/*
+ * The comm page as allocated: NVMM's struct first, then a pointer back to
+ * the VCPU so that nvmm_vcpu_stop(), which is given only vcpu->stop, finds
+ * it without a lookup.
+ */
+struct comm_alloc {
+	struct nvmm_comm_page comm;
+	struct vcpu *vcpu;
+};
+
+/* Process-wide state (machine.c). */
+extern struct nvmm_capability nvmm_cap;
+extern bool nvmm_root;
+extern bool nvmm_cache_off;
+
+int mach_lookup(struct nvmm_machine *, struct mach **);
+int vcpu_lookup(struct nvmm_machine *, struct nvmm_vcpu *, struct mach **,
+    struct vcpu **);
+
+/* vcpu.c: the comm page protocol, for the assists and dump. */
+int vcpu_getstate(struct vcpu *, uint64_t flags);
+int vcpu_setstate(struct vcpu *, uint64_t flags);
+void vcpu_free(struct vcpu *);
+
+/* assist.c: NVMM's I/O exit fields that KVM does not give (npc, seg...). */
+void assist_io_exit(struct vcpu *, struct nvmm_x86_exit_io *);
+
+/* mem.c */
+const struct area *area_find(struct mach *, gpaddr_t);
+void mem_destroy(struct mach *);
+uint64_t mem_hva_total(const struct mach *);
+
+/* registry.c: machines visible to nvmmctl(8) and nvmm_ctl() across processes. */
+int registry_claim(struct mach *);
+void registry_update(struct mach *);
+void registry_release(struct mach *);
+int registry_info(nvmm_machid_t, struct nvmm_ctl_mach_info *);
+
+/* Return helpers for the API boundary. */
+static inline int
+nvmm_ret(int r)
+{
+	if (r < 0) {
+		errno = -r;
+		return -1;
+	}
+	return 0;
+}
+
+#endif

@@ -1,0 +1,386 @@
+/*
+ * VCPUs and NVMM's comm page protocol.
+ *
+ * Each VCPU has a page holding struct nvmm_comm_page. setstate() marks
+ * groups cached and to commit and makes no syscall; getstate() asks the
+ * backend only for groups not cached; inject() only sets event_commit;
+ * run() commits, forgets the cache, applies the event and enters the guest,
+ * in that order, as NetBSD's kernel does.
+ */
+#include "nvmm_impl.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+int
+vcpu_lookup(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu,
+    struct mach **mp, struct vcpu **vp)
+{
+	struct vcpu *v;
+	int r;
+
+	r = mach_lookup(mach, mp);
+	if (r < 0)
+		return r;
+	if (vcpu == NULL)
+		return -EFAULT;
+	if (vcpu->cpuid >= NVMM_MAX_VCPUS)
+		return -EINVAL;
+	v = (*mp)->vcpus[vcpu->cpuid];
+	if (v == NULL)
+		return -ENOENT;
+	*vp = v;
+	return 0;
+}
+
+/* NetBSD's nvmm_x86_reset_state, installed at VCPU creation. */
+static void
+reset_state(struct nvmm_x64_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	for (int i = 0; i < NVMM_X64_NSEG; i++) {
+		struct nvmm_x64_state_seg *s = &st->segs[i];
+
+		s->limit = 0xFFFF;
+		s->attrib.p = 1;
+		switch (i) {
+		case NVMM_X64_SEG_GDT:
+		case NVMM_X64_SEG_IDT:
+			s->attrib.type = 2;
+			s->attrib.s = 1;
+			break;
+		case NVMM_X64_SEG_LDT:
+			s->attrib.type = 2;	/* SDT_SYSLDT */
+			break;
+		case NVMM_X64_SEG_TR:
+			s->attrib.type = 3;	/* SDT_SYS286BSY */
+			break;
+		default:
+			s->attrib.type = 3;
+			s->attrib.s = 1;
+			break;
+		}
+	}
+	st->segs[NVMM_X64_SEG_CS].selector = 0xF000;
+	st->segs[NVMM_X64_SEG_CS].base = 0xFFFF0000;
+
+	st->gprs[NVMM_X64_GPR_RDX] = 0x600;
+	st->gprs[NVMM_X64_GPR_RIP] = 0xFFF0;
+	st->gprs[NVMM_X64_GPR_RFLAGS] = 0x2;
+
+	st->crs[NVMM_X64_CR_CR0] = 0x60000010;
+	st->crs[NVMM_X64_CR_XCR0] = 1;
+
+	st->drs[NVMM_X64_DR_DR6] = 0xFFFF0FF0;
+	st->drs[NVMM_X64_DR_DR7] = 0x400;
+
+	st->msrs[NVMM_X64_MSR_PAT] = 0x0007040600070406ULL;
+
+	st->fpu.fx_cw = 0x0040;
+	st->fpu.fx_tw = 0x55;
+	st->fpu.fx_zero = 0x55;
+	st->fpu.fx_mxcsr = 0x1F80;
+}
+
+void
+vcpu_free(struct vcpu *v)
+{
+	struct mach *m = v->mach;
+
+	kvm_vcpu_destroy(v);
+	m->vcpus[v->id] = NULL;
+	m->pages[v->id] = NULL;
+	m->nvcpus--;
+	munmap(v->comm, NVMM_PAGE_SIZE);
+	free(v);
+}
+
+NVMM_API int
+nvmm_vcpu_create(struct nvmm_machine *mach, nvmm_cpuid_t cpuid,
+    struct nvmm_vcpu *vcpu)
+{
+	struct comm_alloc *ca;
+	struct mach *m;
+	struct vcpu *v;
+	int r;
+
+	r = mach_lookup(mach, &m);
+	if (r < 0)
+		return nvmm_ret(r);
+	if (vcpu == NULL)
+		return nvmm_ret(-EFAULT);
+	if (cpuid >= NVMM_MAX_VCPUS)
+		return nvmm_ret(-EINVAL);
+	if (m->vcpus[cpuid] != NULL)
+		return nvmm_ret(-EBUSY);
+
+	v = calloc(1, sizeof(*v));
+	if (v == NULL)
+		return nvmm_ret(-ENOMEM);
+	ca = mmap(NULL, NVMM_PAGE_SIZE, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (ca == MAP_FAILED) {
+		free(v);
+		return nvmm_ret(-ENOMEM);
+	}
+	ca->vcpu = v;
+	v->mach = m;
+	v->id = cpuid;
+	v->comm = &ca->comm;
+
+	/* The reset state is cached and goes to the hypervisor at the first run. */
+	reset_state(&v->comm->state);
+	v->comm->state_cached = NVMM_X64_STATE_ALL;
+	v->comm->state_commit = NVMM_X64_STATE_ALL;
+
+	r = kvm_vcpu_create(v);
+	if (r < 0) {
+		munmap(ca, NVMM_PAGE_SIZE);
+		free(v);
+		return nvmm_ret(r);
+	}
+	m->vcpus[cpuid] = v;
+	m->pages[cpuid] = v->comm;
+	m->nvcpus++;
+	registry_update(m);
+
+	vcpu->cpuid = cpuid;
+	vcpu->state = &v->comm->state;
+	vcpu->event = &v->comm->event;
+	vcpu->exit = &v->exit;
+	vcpu->stop = &v->comm->stop;
+	return 0;
+}
+
+NVMM_API int
+nvmm_vcpu_destroy(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu)
+{
+	struct mach *m;
+	struct vcpu *v;
+	int r;
+
+	r = vcpu_lookup(mach, vcpu, &m, &v);
+	if (r < 0)
+		return nvmm_ret(r);
+	vcpu_free(v);
+	registry_update(m);
+	return 0;
+}
+
+static int
+conf_cpuid(struct vcpu *v, const struct nvmm_vcpu_conf_cpuid *c)
+{
+	struct cpuid_conf saved[NVMM_CPUID_MAXOPS];
+	struct cpuid_conf *slot = NULL, *free_slot = NULL;
+	int r;
+
+	if (c->mask && c->exit)
+		return -EINVAL;
+	if ((c->u.mask.set.eax & c->u.mask.del.eax) ||
+	    (c->u.mask.set.ebx & c->u.mask.del.ebx) ||
+	    (c->u.mask.set.ecx & c->u.mask.del.ecx) ||
+	    (c->u.mask.set.edx & c->u.mask.del.edx))
+		return -EINVAL;
+	/* KVM answers CPUID in the kernel and has no CPUID exit. */
+	if (c->exit)
+		return -ENOTSUP;
+
+	for (int i = 0; i < NVMM_CPUID_MAXOPS; i++) {
+		if (v->cpuid[i].used && v->cpuid[i].conf.leaf == c->leaf)
+			slot = &v->cpuid[i];
+		else if (!v->cpuid[i].used && free_slot == NULL)
+			free_slot = &v->cpuid[i];
+	}
+	memcpy(saved, v->cpuid, sizeof(saved));
+	if (!c->mask) {
+		if (slot != NULL)
+			slot->used = false;
+	} else {
+		if (slot == NULL)
+			slot = free_slot;
+		if (slot == NULL)
+			return -ENOBUFS;
+		slot->used = true;
+		slot->conf = *c;
+	}
+	r = kvm_vcpu_cpuid_changed(v);
+	if (r < 0)
+		memcpy(v->cpuid, saved, sizeof(saved));
+	return r;
+}
+
+NVMM_API int
+nvmm_vcpu_configure(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu,
+    uint64_t op, void *conf)
+{
+	struct mach *m;
+	struct vcpu *v;
+	int r;
+
+	r = vcpu_lookup(mach, vcpu, &m, &v);
+	if (r < 0)
+		return nvmm_ret(r);
+	if (conf == NULL)
+		return nvmm_ret(-EFAULT);
+
+	switch (op) {
+	case NVMM_VCPU_CONF_CALLBACKS:
+		memcpy(&vcpu->cbs, conf, sizeof(vcpu->cbs));
+		return 0;
+	case NVMM_VCPU_CONF_CPUID:
+		return nvmm_ret(conf_cpuid(v, conf));
+	case NVMM_VCPU_CONF_TPR:
+		v->tpr_exit = ((struct nvmm_vcpu_conf_tpr *)conf)->exit_changed;
+		return 0;
+	default:
+		return nvmm_ret(-EINVAL);
+	}
+}
+
+int
+vcpu_getstate(struct vcpu *v, uint64_t flags)
+{
+	struct nvmm_comm_page *comm = v->comm;
+	uint64_t wanted;
+	int r;
+
+	if (flags & ~(uint64_t)NVMM_X64_STATE_ALL)
+		return -EINVAL;
+	wanted = nvmm_cache_off ? flags : flags & ~comm->state_cached;
+	if (wanted == 0)
+		return 0;
+	comm->state_wanted = wanted;
+	r = kvm_vcpu_getstate(v, wanted);
+	comm->state_wanted = 0;
+	if (r < 0)
+		return r;
+	comm->state_cached |= wanted;
+	return 0;
+}
+
+int
+vcpu_setstate(struct vcpu *v, uint64_t flags)
+{
+	struct nvmm_comm_page *comm = v->comm;
+
+	if (flags & ~(uint64_t)NVMM_X64_STATE_ALL)
+		return -EINVAL;
+	if (nvmm_cache_off)
+		return kvm_vcpu_commit(v, flags);
+	comm->state_commit |= flags;
+	comm->state_cached |= flags;
+	return 0;
+}
+
+NVMM_API int
+nvmm_vcpu_getstate(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu,
+    uint64_t flags)
+{
+	struct mach *m;
+	struct vcpu *v;
+	int r;
+
+	r = vcpu_lookup(mach, vcpu, &m, &v);
+	if (r == 0)
+		r = vcpu_getstate(v, flags);
+	return nvmm_ret(r);
+}
+
+NVMM_API int
+nvmm_vcpu_setstate(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu,
+    uint64_t flags)
+{
+	struct mach *m;
+	struct vcpu *v;
+	int r;
+
+	r = vcpu_lookup(mach, vcpu, &m, &v);
+	if (r == 0)
+		r = vcpu_setstate(v, flags);
+	return nvmm_ret(r);
+}
+
+NVMM_API int
+nvmm_vcpu_inject(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu)
+{
+	struct mach *m;
+	struct vcpu *v;
+	int r;
+
+	r = vcpu_lookup(mach, vcpu, &m, &v);
+	if (r < 0)
+		return nvmm_ret(r);
+	v->comm->event_commit = true;
+	return 0;
+}
+
+/* NetBSD's rules for an event: exceptions < 32 but #DE, NMI and #BP. */
+static int
+event_validate(const struct nvmm_vcpu_event *ev)
+{
+	switch (ev->type) {
+	case NVMM_VCPU_EVENT_EXCP:
+		if (ev->vector >= 32 || ev->vector == 0 || ev->vector == 2 ||
+		    ev->vector == 3)
+			return -EINVAL;
+		return 0;
+	case NVMM_VCPU_EVENT_INTR:
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+NVMM_API int
+nvmm_vcpu_run(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu)
+{
+	struct nvmm_comm_page *comm;
+	struct mach *m;
+	struct vcpu *v;
+	int r;
+
+	r = vcpu_lookup(mach, vcpu, &m, &v);
+	if (r < 0)
+		return nvmm_ret(r);
+	if (vcpu->exit == NULL)
+		return nvmm_ret(-EFAULT);
+	comm = v->comm;
+
+	/* 1. Commit what setstate() marked; a failed event below keeps it. */
+	if (comm->state_commit != 0) {
+		r = kvm_vcpu_commit(v, comm->state_commit);
+		comm->state_commit = 0;
+		if (r < 0)
+			return nvmm_ret(r);
+	}
+	/* 2. From here on the hypervisor's state is the truth. */
+	comm->state_cached = 0;
+
+	/* 3. The event, validated now as NVMM does. */
+	if (comm->event_commit) {
+		comm->event_commit = false;
+		r = event_validate(&comm->event);
+		if (r == 0)
+			r = kvm_vcpu_inject(v);
+		if (r < 0)
+			return nvmm_ret(r);
+	}
+
+	/* 4. Enter the guest. */
+	return nvmm_ret(kvm_vcpu_run(v, vcpu->exit));
+}
+
+NVMM_API int
+nvmm_vcpu_stop(struct nvmm_vcpu *vcpu)
+{
+	struct comm_alloc *ca;
+
+	if (vcpu == NULL || vcpu->stop == NULL)
+		return nvmm_ret(-EFAULT);
+	ca = (struct comm_alloc *)((char *)vcpu->stop -
+	    offsetof(struct comm_alloc, comm.stop));
+	kvm_vcpu_kick(ca->vcpu);
+	return 0;
+}

@@ -1,0 +1,2 @@
+# The harness every test program links.
+T_HARNESS := $(B)/tests/t.o
