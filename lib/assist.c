@@ -116,30 +116,45 @@ fetch(struct mach *m, const struct nvmm_x64_state *st,
 	return n;
 }
 
-void
-assist_io_exit(struct vcpu *v, struct nvmm_x86_exit_io *io)
+static uint64_t
+addr_mask(unsigned size)
+{
+	return size == 8 ? ~0ULL : (1ULL << (size * 8)) - 1;
+}
+
+bool
+assist_io_exit(struct vcpu *v, struct nvmm_x86_exit_io *io,
+    bool out_emulated)
 {
 	const struct nvmm_x64_state *st = &v->comm->state;
 	uint8_t insn[X86_INSN_MAX];
 	struct nvmm_x86_exit_io d;
+	bool match, unfinished;
 	int n;
 
 	n = fetch(v->mach, st, insn);
 	if (n > 0)
 		n = x86_decode_io(st, insn, (size_t)n, &d);
-	if (n > 0) {
+	match = n > 0 && d.in == io->in && d.operand_size == io->operand_size &&
+	    (d.str || d.port == io->port);
+	/* A string batch KVM did while RCX is not yet zero stays at RIP. */
+	unfinished = match && d.str && d.rep &&
+	    (st->gprs[NVMM_X64_GPR_RCX] & addr_mask(d.address_size)) != 0;
+	if (match && (io->in || unfinished || (!d.str && !out_emulated))) {
 		io->seg = d.seg;
 		io->address_size = d.address_size;
 		io->rep = d.rep;
 		io->str = d.str;
 		io->npc = d.npc;
-		return;
+		return !io->in && (d.str || out_emulated);
 	}
-	/* Code outside RAM: what KVM said, and no next RIP. */
+	/* KVM already executed this OUT: RIP is past it. */
 	io->seg = -1;
-	io->address_size = 8;
+	io->address_size = st->segs[NVMM_X64_SEG_CS].attrib.l ? 8 :
+	    st->segs[NVMM_X64_SEG_CS].attrib.def ? 4 : 2;
 	io->rep = io->str = false;
 	io->npc = st->gprs[NVMM_X64_GPR_RIP];
+	return !io->in;
 }
 
 static int
@@ -154,7 +169,7 @@ assist_begin(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu,
 	if (r < 0)
 		return r;
 	if (vcpu->exit == NULL || vcpu->exit->reason != reason ||
-	    v->kvm.pending == KVM_PENDING_NONE)
+	    (v->kvm.pending == KVM_PENDING_NONE && !v->kvm.executed))
 		return -EINVAL;
 	r = vcpu_getstate(v, NVMM_X64_STATE_GPRS | NVMM_X64_STATE_SEGS);
 	if (r < 0)
@@ -189,6 +204,14 @@ nvmm_assist_io(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu)
 	if (r < 0)
 		return nvmm_ret(r);
 	a.kvm_data = kvm_vcpu_io_data(v, &count);
+	/* KVM did the OUT and its registers: only the device is left. */
+	if (v->kvm.executed) {
+		for (uint32_t i = 0; i < count; i++)
+			assist_io_cb(&a, a.kvm_data +
+			    (size_t)i * vcpu->exit->u.io.operand_size,
+			    vcpu->exit->u.io.operand_size);
+		return 0;
+	}
 	const struct x86_guest g = { &a, guest_ram, assist_mmio };
 
 	pthread_rwlock_rdlock(&a.m->lock);
@@ -215,6 +238,12 @@ nvmm_assist_mem(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu)
 	r = assist_begin(mach, vcpu, NVMM_VCPU_EXIT_MEMORY, &a, &v);
 	if (r < 0)
 		return nvmm_ret(r);
+	kvm_vcpu_mmio_data(v, &gpa, &data, &len, &write);
+	/* KVM's emulator did the write and moved RIP: only the device is left. */
+	if (v->kvm.executed) {
+		assist_mmio(&a, gpa, true, data, len);
+		return 0;
+	}
 	st = &v->comm->state;
 	n = fetch(a.m, st, insn);
 	if (n < 0)
@@ -229,7 +258,6 @@ nvmm_assist_mem(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu)
 		return nvmm_ret(r);
 
 	/* The first device access is the one KVM stopped at. */
-	kvm_vcpu_mmio_data(v, &gpa, &data, &len, &write);
 	if (a.nrecs == 0 || a.recs[0].gpa != gpa || a.recs[0].len != len ||
 	    a.recs[0].write != write) {
 		memcpy(st->gprs, gprs, sizeof(gprs));

@@ -98,8 +98,13 @@ int vcpu_getstate(struct vcpu *, uint64_t flags);
 int vcpu_setstate(struct vcpu *, uint64_t flags);
 void vcpu_free(struct vcpu *);
 
-/* assist.c: NVMM's I/O exit fields that KVM does not give (npc, seg...). */
-void assist_io_exit(struct vcpu *, struct nvmm_x86_exit_io *);
+/*
+ * assist.c: NVMM's I/O exit fields that KVM does not give (npc, seg...).
+ * True when KVM has already executed the OUT (out_emulated: KVM emulates
+ * non-string OUTs before reporting them).
+ */
+bool assist_io_exit(struct vcpu *, struct nvmm_x86_exit_io *,
+    bool out_emulated);
 
 /* mem.c */
 const struct area *area_find(struct mach *, gpaddr_t);

@@ -26,7 +26,8 @@
 	BIT(30) | BIT(31))
 #define L7_ECX_HIDDEN (BIT(1) | BIT(3) | BIT(4) | BIT(6) | BIT(11) | \
 	BIT(12) | BIT(14) | BIT(22))
-#define L7_EDX_HIDDEN (BIT(2) | BIT(3) | BIT(8) | BIT(23))
+#define L7_EDX_HIDDEN (BIT(2) | BIT(3) | BIT(8) | BIT(22) | BIT(23) | \
+	BIT(24) | BIT(25))	/* ... and AMX */
 
 /* 0x80000001: SVM, SKINIT, WDT, perf counters, MWAITX; RDTSCP. */
 #define LX1_ECX_HIDDEN (BIT(2) | BIT(12) | BIT(13) | BIT(23) | BIT(24) | \

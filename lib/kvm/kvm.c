@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "kvm_impl.h"
@@ -18,6 +19,7 @@ int kvm_kick_signal;
 struct kvm_cpuid2 *kvm_supported_cpuid;
 uint32_t kvm_mxcsr_mask;
 
+bool kvm_out_emulated;
 static bool have_user_msr;
 
 int
@@ -99,6 +101,70 @@ install_kick(void)
 	return sigaction(kvm_kick_signal, &sa, NULL) == 0 ? 0 : -errno;
 }
 
+/*
+ * Where KVM runs guest code in its instruction emulator (PVM, or VT-x
+ * without unrestricted guest), an OUT is fully executed before the exit is
+ * reported; with hardware virtualization it completes at the next KVM_RUN.
+ * One tiny real-mode guest tells which, once per process.
+ */
+static int
+probe_out_emulated(void)
+{
+	static const uint8_t code[] = { 0xE6, 0x80, 0xF4 };	/* out 0x80,al; hlt */
+	struct kvm_userspace_memory_region reg = { .memory_size = 4096 };
+	struct kvm_sregs sr;
+	struct kvm_regs regs;
+	struct kvm_run *run = MAP_FAILED;
+	int vm, vcpu = -1, r;
+	void *mem;
+
+	mem = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
+		return -ENOMEM;
+	memcpy(mem, code, sizeof(code));
+	reg.userspace_addr = (uintptr_t)mem;
+	vm = kvm_ioctl(kvm_fd, KVM_CREATE_VM, NULL);
+	r = vm;
+	if (r >= 0) {
+		kvm_ioctl(vm, KVM_SET_TSS_ADDR, (void *)0xFFFBD000UL);
+		r = kvm_ioctl(vm, KVM_SET_USER_MEMORY_REGION, &reg);
+	}
+	if (r >= 0)
+		r = vcpu = kvm_ioctl(vm, KVM_CREATE_VCPU, NULL);
+	if (r >= 0) {
+		run = mmap(NULL, kvm_run_size, PROT_READ | PROT_WRITE,
+		    MAP_SHARED, vcpu, 0);
+		r = run == MAP_FAILED ? -ENOMEM : kvm_ioctl(vcpu, KVM_GET_SREGS, &sr);
+	}
+	if (r >= 0) {
+		sr.cs.base = 0;
+		sr.cs.selector = 0;
+		r = kvm_ioctl(vcpu, KVM_SET_SREGS, &sr);
+	}
+	if (r >= 0) {
+		memset(&regs, 0, sizeof(regs));
+		regs.rflags = 2;
+		r = kvm_ioctl(vcpu, KVM_SET_REGS, &regs);
+	}
+	if (r >= 0)
+		r = kvm_ioctl(vcpu, KVM_RUN, NULL);
+	if (r >= 0 && run->exit_reason != KVM_EXIT_IO)
+		r = -EIO;
+	if (r >= 0)
+		r = kvm_ioctl(vcpu, KVM_GET_REGS, &regs);
+	if (r >= 0)
+		kvm_out_emulated = regs.rip != 0;
+	if (run != MAP_FAILED)
+		munmap(run, kvm_run_size);
+	if (vcpu >= 0)
+		close(vcpu);
+	if (vm >= 0)
+		close(vm);
+	munmap(mem, 4096);
+	return r < 0 ? r : 0;
+}
+
 static uint32_t
 host_mxcsr_mask(void)
 {
@@ -142,6 +208,8 @@ kvm_init(struct nvmm_capability *cap)
 	if (r < 0)
 		goto fail;
 	r = install_kick();
+	if (r == 0)
+		r = probe_out_emulated();
 	if (r < 0)
 		goto fail;
 	kvm_mxcsr_mask = host_mxcsr_mask();

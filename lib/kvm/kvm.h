@@ -56,10 +56,14 @@ struct kvm_vcpu {
 	volatile pid_t tid;	/* thread inside KVM_RUN, for the stop kick */
 
 	enum kvm_pending pending;
+	bool executed;		/* KVM already executed the exit's access */
 	bool assisted;		/* an assist supplied the completion data */
 	struct kvm_regs exit_regs; /* GPRs at the exit, to undo a completion */
 	struct kvm_mmio_rec journal[KVM_JOURNAL_MAX];
 	unsigned njournal, journal_pos;
+
+	struct kvm_xsave *xsave; /* the last XSAVE image, kept for FPU sets */
+	bool xsave_valid;	/* ... and it is still the guest's */
 
 	bool int_window;
 	bool nmi_window;

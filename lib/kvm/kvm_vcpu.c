@@ -235,38 +235,51 @@ intr_to_kvm(struct kvm_vcpu *k, struct kvm_vcpu_events *ev,
 	k->nmi_window = in->nmi_window_exiting;
 }
 
-static void
-fpu_from_kvm(struct fxsave *fx, const struct kvm_fpu *f)
+/*
+ * FPU: the XSAVE image's first 512 bytes are the FXSAVE layout NVMM uses.
+ * (KVM_GET_FPU loses MXCSR on some kernels.) A set keeps the rest of the
+ * image, so it starts from a fresh copy unless one was read since the run.
+ */
+static int
+fpu_get(struct vcpu *v, struct fxsave *fx)
 {
-	memset(fx, 0, sizeof(*fx));
-	fx->fx_cw = f->fcw;
-	fx->fx_sw = f->fsw;
-	fx->fx_tw = f->ftwx;
-	fx->fx_opcode = f->last_opcode;
-	fx->fx_ip.fa_64 = f->last_ip;
-	fx->fx_dp.fa_64 = f->last_dp;
-	fx->fx_mxcsr = f->mxcsr;
+	struct kvm_vcpu *k = &v->kvm;
+	int r;
+
+	if (!k->xsave_valid) {
+		r = kvm_ioctl(k->fd, KVM_GET_XSAVE, k->xsave);
+		if (r < 0)
+			return r;
+		k->xsave_valid = true;
+	}
+	memcpy(fx, k->xsave->region, sizeof(*fx));
 	fx->fx_mxcsr_mask = kvm_mxcsr_mask;
-	for (int i = 0; i < 8; i++)
-		memcpy(&fx->fx_87_ac[i], f->fpr[i], 16);
-	memcpy(fx->fx_xmm, f->xmm, sizeof(fx->fx_xmm));
+	return 0;
 }
 
-static void
-fpu_to_kvm(struct kvm_fpu *f, const struct fxsave *fx)
+#define XSTATE_BV_OFFSET	512
+#define XSTATE_X87_SSE		0x3ULL
+
+static int
+fpu_set(struct vcpu *v, const struct fxsave *fx)
 {
-	memset(f, 0, sizeof(*f));
-	f->fcw = fx->fx_cw;
-	f->fsw = fx->fx_sw;
-	f->ftwx = fx->fx_tw;
-	f->last_opcode = fx->fx_opcode;
-	f->last_ip = fx->fx_ip.fa_64;
-	f->last_dp = fx->fx_dp.fa_64;
-	/* As NetBSD: the mask is the host's, MXCSR bits outside it are dropped. */
-	f->mxcsr = fx->fx_mxcsr & (fx->fx_mxcsr_mask & kvm_mxcsr_mask);
-	for (int i = 0; i < 8; i++)
-		memcpy(f->fpr[i], &fx->fx_87_ac[i], 16);
-	memcpy(f->xmm, fx->fx_xmm, sizeof(f->xmm));
+	struct kvm_vcpu *k = &v->kvm;
+	struct fxsave img;
+	uint64_t bv;
+	int r;
+
+	r = fpu_get(v, &img);
+	if (r < 0)
+		return r;
+	img = *fx;
+	/* As NetBSD: the mask is the host's, MXCSR bits outside it dropped. */
+	img.fx_mxcsr_mask = kvm_mxcsr_mask;
+	img.fx_mxcsr &= fx->fx_mxcsr_mask & kvm_mxcsr_mask;
+	memcpy(k->xsave->region, &img, sizeof(img));
+	memcpy(&bv, (uint8_t *)k->xsave->region + XSTATE_BV_OFFSET, sizeof(bv));
+	bv |= XSTATE_X87_SSE;
+	memcpy((uint8_t *)k->xsave->region + XSTATE_BV_OFFSET, &bv, sizeof(bv));
+	return kvm_ioctl(k->fd, KVM_SET_XSAVE, k->xsave);
 }
 
 /* ---- Create, destroy --------------------------------------------------- */
@@ -290,6 +303,11 @@ kvm_vcpu_create(struct vcpu *v)
 	k->run = run;
 	k->run_size = kvm_run_size;
 	k->cpuid_dirty = true;
+	k->xsave = aligned_alloc(64, sizeof(*k->xsave));
+	if (k->xsave == NULL) {
+		kvm_vcpu_destroy(v);
+		return -ENOMEM;
+	}
 
 	/* The sync regs start as a copy of KVM's state; the rest is ours. */
 	r = kvm_ioctl(fd, KVM_GET_REGS, &run->s.regs.regs);
@@ -308,6 +326,7 @@ kvm_vcpu_create(struct vcpu *v)
 void
 kvm_vcpu_destroy(struct vcpu *v)
 {
+	free(v->kvm.xsave);
 	munmap(v->kvm.run, v->kvm.run_size);
 	close(v->kvm.fd);
 }
@@ -357,26 +376,6 @@ journal_absorb(struct kvm_vcpu *k)
 		memcpy(k->run->mmio.data, rec->data, rec->len);
 }
 
-static void
-pending_from_exit(struct kvm_vcpu *k)
-{
-	switch (k->run->exit_reason) {
-	case KVM_EXIT_IO:
-		k->pending = KVM_PENDING_IO;
-		break;
-	case KVM_EXIT_MMIO:
-		k->pending = KVM_PENDING_MMIO;
-		break;
-	case KVM_EXIT_X86_RDMSR:
-	case KVM_EXIT_X86_WRMSR:
-		k->pending = KVM_PENDING_MSR;
-		break;
-	default:
-		k->pending = KVM_PENDING_NONE;
-		break;
-	}
-}
-
 /*
  * Neutral completion data for an instruction the VMM did not complete: it is
  * undone afterwards by restoring the exit's GPRs.
@@ -415,26 +414,26 @@ settle(struct vcpu *v, bool keep)
 	bool restore = !k->assisted && !keep;
 	int r;
 
-	for (int i = 0; k->pending != KVM_PENDING_NONE; i++) {
+	if (!k->assisted)
+		neutral_completion(run);
+	for (int i = 0;; i++) {
 		if (i == 64)
 			return -EIO;
-		if (run->exit_reason == KVM_EXIT_MMIO && journal_match(k))
-			journal_absorb(k);
-		else if (!k->assisted || k->journal_pos != 0)
-			neutral_completion(run);
 		run->kvm_dirty_regs = 0;
 		run->immediate_exit = 1;
 		r = kvm_ioctl(k->fd, KVM_RUN, NULL);
 		run->immediate_exit = 0;
-		if (r == -EINTR) {
-			k->pending = KVM_PENDING_NONE;
+		if (r == -EINTR)
 			break;
-		}
 		if (r < 0)
 			return r;
 		/* Another access of the same instruction. */
-		pending_from_exit(k);
+		if (run->exit_reason == KVM_EXIT_MMIO && journal_match(k))
+			journal_absorb(k);
+		else
+			neutral_completion(run);
 	}
+	k->pending = KVM_PENDING_NONE;
 	k->assisted = false;
 	k->njournal = k->journal_pos = 0;
 	if (restore) {
@@ -556,7 +555,6 @@ kvm_vcpu_getstate(struct vcpu *v, uint64_t flags)
 	struct kvm_vcpu *k = &v->kvm;
 	struct kvm_sync_regs *s = &k->run->s.regs;
 	struct kvm_debugregs dr;
-	struct kvm_fpu fpu;
 	int r;
 
 	r = sync_fetch(v, flags);
@@ -589,10 +587,9 @@ kvm_vcpu_getstate(struct vcpu *v, uint64_t flags)
 		st->drs[NVMM_X64_DR_DR7] = dr.dr7;
 	}
 	if (flags & NVMM_X64_STATE_FPU) {
-		r = kvm_ioctl(k->fd, KVM_GET_FPU, &fpu);
+		r = fpu_get(v, &st->fpu);
 		if (r < 0)
 			return r;
-		fpu_from_kvm(&st->fpu, &fpu);
 	}
 	return 0;
 }
@@ -648,8 +645,11 @@ kvm_vcpu_commit(struct vcpu *v, uint64_t flags)
 	}
 	if (flags & NVMM_X64_STATE_SEGS)
 		segs_to_kvm(&s->sregs, st);
-	if (flags & NVMM_X64_STATE_CRS)
+	if (flags & NVMM_X64_STATE_CRS) {
 		crs_to_kvm(&s->sregs, st->crs);
+		/* Without an in-kernel APIC, KVM_RUN loads the TPR from here. */
+		run->cr8 = st->crs[NVMM_X64_CR_CR8];
+	}
 	if (flags & NVMM_X64_STATE_MSRS)
 		s->sregs.efer = st->msrs[NVMM_X64_MSR_EFER];
 	if (flags & sregs_groups)
@@ -681,10 +681,7 @@ kvm_vcpu_commit(struct vcpu *v, uint64_t flags)
 			return r;
 	}
 	if (flags & NVMM_X64_STATE_FPU) {
-		struct kvm_fpu fpu;
-
-		fpu_to_kvm(&fpu, &st->fpu);
-		r = kvm_ioctl(k->fd, KVM_SET_FPU, &fpu);
+		r = fpu_set(v, &st->fpu);
 		if (r < 0)
 			return r;
 	}
@@ -817,10 +814,15 @@ kvm_vcpu_paging(struct vcpu *v)
 		comm->state.msrs[NVMM_X64_MSR_EFER] = sr->efer;
 }
 
+/*
+ * An IN always waits for its data. An OUT was already executed by KVM's
+ * emulator (string forms, and all forms on some hosts), then RIP is past it.
+ */
 static void
 exit_io(struct vcpu *v, struct nvmm_vcpu_exit *exit)
 {
-	const struct kvm_run *run = v->kvm.run;
+	struct kvm_vcpu *k = &v->kvm;
+	const struct kvm_run *run = k->run;
 
 	exit->reason = NVMM_VCPU_EXIT_IO;
 	provide(v, NVMM_X64_STATE_GPRS | NVMM_X64_STATE_SEGS);
@@ -828,14 +830,19 @@ exit_io(struct vcpu *v, struct nvmm_vcpu_exit *exit)
 	exit->u.io.in = run->io.direction == KVM_EXIT_IO_IN;
 	exit->u.io.port = run->io.port;
 	exit->u.io.operand_size = run->io.size;
-	assist_io_exit(v, &exit->u.io);
+	k->executed = assist_io_exit(v, &exit->u.io, kvm_out_emulated);
+	k->pending = k->executed ? KVM_PENDING_NONE : KVM_PENDING_IO;
 }
 
+/* KVM's emulator executes an MMIO write before reporting it; a read waits. */
 static void
 exit_mmio(struct vcpu *v, struct nvmm_vcpu_exit *exit)
 {
-	const struct kvm_run *run = v->kvm.run;
+	struct kvm_vcpu *k = &v->kvm;
+	const struct kvm_run *run = k->run;
 
+	k->executed = run->mmio.is_write;
+	k->pending = k->executed ? KVM_PENDING_NONE : KVM_PENDING_MMIO;
 	exit->reason = NVMM_VCPU_EXIT_MEMORY;
 	provide(v, NVMM_X64_STATE_GPRS | NVMM_X64_STATE_SEGS);
 	exit->u.mem.prot = run->mmio.is_write ? PROT_WRITE : PROT_READ;
@@ -852,6 +859,8 @@ exit_msr(struct vcpu *v, struct nvmm_vcpu_exit *exit)
 	uint64_t npc = run->s.regs.regs.rip + 2;
 
 	provide(v, NVMM_X64_STATE_GPRS);
+	v->kvm.pending = KVM_PENDING_MSR;
+	v->kvm.executed = false;
 	if (run->exit_reason == KVM_EXIT_X86_RDMSR) {
 		exit->reason = NVMM_VCPU_EXIT_RDMSR;
 		exit->u.rdmsr.msr = run->msr.index;
@@ -869,6 +878,16 @@ exit_invalid(struct nvmm_vcpu_exit *exit, uint64_t code)
 {
 	exit->reason = NVMM_VCPU_EXIT_INVALID;
 	exit->u.inv.hwcode = code;
+}
+
+/* The guest could take an interrupt right now, at this instruction boundary. */
+static bool
+int_window_open(const struct kvm_run *run)
+{
+	const struct kvm_vcpu_events *e = &run->s.regs.events;
+
+	return (run->s.regs.regs.rflags & RFLAGS_IF) && !e->interrupt.shadow &&
+	    !e->interrupt.injected && !e->exception.injected && !e->nmi.injected;
 }
 
 static bool
@@ -889,7 +908,7 @@ translate_exit(struct vcpu *v, struct nvmm_vcpu_exit *exit)
 	struct kvm_vcpu *k = &v->kvm;
 	struct kvm_run *run = k->run;
 
-	pending_from_exit(k);
+	k->pending = KVM_PENDING_NONE;
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
 		exit_io(v, exit);
@@ -1014,9 +1033,15 @@ kvm_vcpu_run(struct vcpu *v, struct nvmm_vcpu_exit *exit)
 	for (;;) {
 		if (__atomic_load_n(&v->comm->stop, __ATOMIC_SEQ_CST))
 			return stopped(v, exit);
+		/* An open window is reported without entering the guest. */
 		if (k->nmi_window && nmi_unblocked(run)) {
 			k->nmi_window = false;
 			exit->reason = NVMM_VCPU_EXIT_NMI_READY;
+			break;
+		}
+		if (k->int_window && int_window_open(run)) {
+			k->int_window = false;
+			exit->reason = NVMM_VCPU_EXIT_INT_READY;
 			break;
 		}
 		run->request_interrupt_window = k->int_window ||
@@ -1026,6 +1051,7 @@ kvm_vcpu_run(struct vcpu *v, struct nvmm_vcpu_exit *exit)
 		r = kvm_ioctl(k->fd, KVM_RUN, NULL);
 		__atomic_store_n(&k->tid, 0, __ATOMIC_SEQ_CST);
 		k->has_run = true;
+		k->xsave_valid = false;
 		run->kvm_dirty_regs = 0;
 		if (r == -EINTR) {
 			k->pending = KVM_PENDING_NONE;

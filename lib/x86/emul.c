@@ -86,13 +86,13 @@ static int
 load(const struct x86_guest *g, uint64_t gpa, unsigned size, uint64_t *v)
 {
 	*v = 0;
-	return x86_access_gpa(g, gpa, false, (uint8_t *)v, size);
+	return x86_access_gpa(g, gpa, X86_ACC_READ, (uint8_t *)v, size);
 }
 
 static int
 store(const struct x86_guest *g, uint64_t gpa, unsigned size, uint64_t v)
 {
-	return x86_access_gpa(g, gpa, true, (uint8_t *)&v, size);
+	return x86_access_gpa(g, gpa, X86_ACC_WRITE, (uint8_t *)&v, size);
 }
 
 static uint64_t

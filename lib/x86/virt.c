@@ -9,28 +9,30 @@
 #include <string.h>
 
 int
-x86_access_gpa(const struct x86_guest *g, uint64_t gpa, bool write,
+x86_access_gpa(const struct x86_guest *g, uint64_t gpa, enum x86_access acc,
     uint8_t *buf, size_t len)
 {
-	int need = write ? NVMM_PROT_WRITE : NVMM_PROT_READ;
+	int need = acc == X86_ACC_WRITE ? NVMM_PROT_WRITE : NVMM_PROT_READ;
 
 	while (len > 0) {
 		size_t avail = 0, n;
 		int prot = 0;
 		uint8_t *p = g->ram(g->opaque, gpa, &avail, &prot);
 
-		/*
-		 * The hypervisor exits on a write to read-only RAM as on MMIO,
-		 * so such accesses go where NVMM sends them: to the VMM.
-		 */
 		if (p == NULL || !(prot & need)) {
-			g->mmio(g->opaque, gpa, write, buf, len);
+			if (acc == X86_ACC_FETCH)
+				return -EFAULT;
+			/*
+			 * The hypervisor exits on a write to read-only RAM as
+			 * on MMIO, so it goes where NVMM sends it: the VMM.
+			 */
+			g->mmio(g->opaque, gpa, acc == X86_ACC_WRITE, buf, len);
 			return 0;
 		}
 		if (avail == 0)
 			return -EFAULT;
 		n = len < avail ? len : avail;
-		if (write)
+		if (acc == X86_ACC_WRITE)
 			memcpy(p, buf, n);
 		else
 			memcpy(buf, p, n);
@@ -90,10 +92,11 @@ linear(const struct nvmm_x64_state *st, int seg, uint64_t off, size_t len,
 
 static int
 access_virt(const struct x86_guest *g, const struct nvmm_x64_state *st,
-    int seg, uint64_t off, uint8_t *buf, size_t len, bool write)
+    int seg, uint64_t off, uint8_t *buf, size_t len, enum x86_access acc)
 {
 	uint64_t cr0 = st->crs[NVMM_X64_CR_CR0], lin, gpa;
 	bool user = cpl(st) == 3, wrap32 = x86_code_size(st) != 8;
+	bool write = acc == X86_ACC_WRITE;
 	int prot, rc;
 
 	if (seg < 0 || seg > NVMM_X64_SEG_GS)
@@ -109,11 +112,13 @@ access_virt(const struct x86_guest *g, const struct nvmm_x64_state *st,
 		rc = x86_gva_to_gpa(g, st, lin, &gpa, &prot);
 		if (rc != 0)
 			break;
+		/* Supervisor writes ignore R/W unless CR0.WP. */
 		if ((user && !(prot & NVMM_PROT_USER)) ||
 		    (write && !(prot & NVMM_PROT_WRITE) &&
-		    (user || (cr0 & X86_CR0_WP))))
+		    (user || (cr0 & X86_CR0_WP))) ||
+		    (acc == X86_ACC_FETCH && !(prot & NVMM_PROT_EXEC)))
 			return -EFAULT;
-		rc = x86_access_gpa(g, gpa, write, buf, n);
+		rc = x86_access_gpa(g, gpa, acc, buf, n);
 		lin += n;
 		if (wrap32)
 			lin = (uint32_t)lin;
@@ -127,7 +132,7 @@ int
 x86_read_virt(const struct x86_guest *g, const struct nvmm_x64_state *st,
     int seg, uint64_t off, void *buf, size_t len)
 {
-	return access_virt(g, st, seg, off, buf, len, false);
+	return access_virt(g, st, seg, off, buf, len, X86_ACC_READ);
 }
 
 int
@@ -136,7 +141,7 @@ x86_write_virt(const struct x86_guest *g, const struct nvmm_x64_state *st,
 {
 	/* access_virt only reads from buf when writing. */
 	return access_virt(g, st, seg, off, (uint8_t *)(uintptr_t)buf, len,
-	    true);
+	    X86_ACC_WRITE);
 }
 
 int
@@ -146,14 +151,16 @@ x86_fetch_insn(const struct x86_guest *g, const struct nvmm_x64_state *st,
 	uint64_t rip = st->gprs[NVMM_X64_GPR_RIP];
 	int n;
 
-	if (x86_read_virt(g, st, NVMM_X64_SEG_CS, rip, buf, X86_INSN_MAX) == 0)
+	if (access_virt(g, st, NVMM_X64_SEG_CS, rip, buf, X86_INSN_MAX,
+	    X86_ACC_FETCH) == 0)
 		return X86_INSN_MAX;
 	/*
 	 * A short instruction may end right before unmapped memory or the CS
 	 * limit: keep the bytes that can be read.
 	 */
 	for (n = 0; n < X86_INSN_MAX; n++)
-		if (x86_read_virt(g, st, NVMM_X64_SEG_CS, rip + n, buf + n, 1))
+		if (access_virt(g, st, NVMM_X64_SEG_CS, rip + n, buf + n, 1,
+		    X86_ACC_FETCH) != 0)
 			break;
 	return n > 0 ? n : -EFAULT;
 }

@@ -6,7 +6,6 @@
 #include "x86/x86.h"
 
 #include <errno.h>
-#include <string.h>
 
 /* The guest's physical address width: the architectural maximum. */
 #define MAXPHYADDR	52
@@ -28,21 +27,6 @@
 
 /* A 4 MiB PDE's bit 21; bits 20:13 are PSE-36 address bits 39:32. */
 #define PDE4M_RSVD	BITS(21, 21)
-
-static int
-read_entry(const struct x86_guest *g, uint64_t gpa, unsigned size,
-    uint64_t *e)
-{
-	size_t avail = 0;
-	int prot = 0;
-	uint8_t *p = g->ram(g->opaque, gpa, &avail, &prot);
-
-	if (p == NULL || avail < size || !(prot & NVMM_PROT_READ))
-		return -EFAULT;
-	*e = 0;
-	memcpy(e, p, size);
-	return 0;
-}
 
 int
 x86_gva_to_gpa(const struct x86_guest *g, const struct nvmm_x64_state *st,
@@ -89,8 +73,9 @@ x86_gva_to_gpa(const struct x86_guest *g, const struct nvmm_x64_state *st,
 		unsigned shift = 12 + ibits * (level - 1);
 		uint64_t idx = (gva >> shift) & ((1ULL << ibits) - 1);
 
-		if (read_entry(g, table + idx * esize, esize, &e) != 0 ||
-		    !(e & PTE_P))
+		e = 0;
+		if (x86_access_gpa(g, table + idx * esize, X86_ACC_FETCH,
+		    (uint8_t *)&e, esize) != 0 || !(e & PTE_P))
 			return -EFAULT;
 
 		if (pae && !lm && level == 3) {

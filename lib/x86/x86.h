@@ -178,12 +178,19 @@ struct x86_insn {
 int x86_decode(const struct nvmm_x64_state *st, const uint8_t *insn, size_t len,
     struct x86_insn *d);
 
+enum x86_access {
+	X86_ACC_READ,
+	X86_ACC_WRITE,
+	/* A read that must hit RAM: instruction bytes and page tables. */
+	X86_ACC_FETCH,
+};
+
 /*
  * Moves len bytes between buf and guest-physical gpa: RAM that allows the
- * access directly, anything else through mmio().
+ * access directly, anything else through mmio() (-EFAULT for a fetch).
  */
-int x86_access_gpa(const struct x86_guest *g, uint64_t gpa, bool write,
-    uint8_t *buf, size_t len);
+int x86_access_gpa(const struct x86_guest *g, uint64_t gpa,
+    enum x86_access acc, uint8_t *buf, size_t len);
 
 /* The code size: 8 in 64-bit mode, else 4 or 2 from CS.D (2 in VM86). */
 static inline unsigned

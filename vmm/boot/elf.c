@@ -131,12 +131,13 @@ find_pvh_entry(struct boot_load *ld, const struct phdr *ph, int i,
     uint64_t *entry)
 {
 	uint64_t align = ph->align == 8 ? 8 : 4;
-	const uint8_t *p = ld->image + ph->offset;
 	uint64_t left = ph->filesz;
+	const uint8_t *p;
 
 	if (ph->offset > ld->len || ph->filesz > ld->len - ph->offset)
 		return boot_fail(ld, -ENOEXEC, "ELF note segment %d is outside "
 		    "the image", i);
+	p = ld->image + ph->offset;
 	while (left > 0) {
 		uint64_t namesz, descsz, name_end, size;
 
@@ -145,7 +146,8 @@ find_pvh_entry(struct boot_load *ld, const struct phdr *ph, int i,
 			    "truncated", i);
 		namesz = get32(p);
 		descsz = get32(p + 4);
-		name_end = 12 + ((namesz + align - 1) & ~(align - 1));
+		/* The value starts, and the next note, at an aligned offset. */
+		name_end = (12 + namesz + align - 1) & ~(align - 1);
 		if (name_end > left || descsz > left - name_end)
 			return boot_fail(ld, -ENOEXEC, "ELF note in segment %d "
 			    "is larger than its segment", i);

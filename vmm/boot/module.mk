@@ -1,16 +1,17 @@
 # vmm/boot: kernel loaders and boot tables, a static library for nvmm-run.
 BOOT_SRCS := $(addprefix vmm/boot/,acpi.c bzimage.c elf.c load.c ram.c)
-BOOT_OBJS := $(BOOT_SRCS:%.c=$(B)/%.o)
 BOOT_LIB  := $(B)/vmm/libboot.a
 
-$(BOOT_LIB): $(BOOT_OBJS)
+$(BOOT_LIB): $(BOOT_SRCS:%.c=$(B)/%.o)
 	@mkdir -p $(dir $@)
 	@echo "  AR      $@"
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-TESTS += $(B)/tests/test_boot $(B)/tests/test_boot_elf
+TEST_BOOT_OBJS := $(addprefix $(B)/tests/,test_boot.o test_boot_bzimage.o \
+    test_boot_elf.o)
+TESTS += $(B)/tests/test_boot
 
-$(B)/tests/test_boot $(B)/tests/test_boot_elf: $(B)/tests/%: \
-    $(B)/tests/%.o $(T_HARNESS) $(BOOT_LIB)
+# $(B)/tests/t.o is T_HARNESS, which tests/module.mk defines after us.
+$(B)/tests/test_boot: $(TEST_BOOT_OBJS) $(B)/tests/t.o $(BOOT_LIB)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^

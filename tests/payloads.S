@@ -1,0 +1,153 @@
+/*
+ * Guest payloads for the tests, copied to PAYLOAD_GPA (0x10000) and run in
+ * the mode their name says. Data lives at SCRATCH_GPA (0x20000). Each
+ * reports through port I/O and ends on HLT or an OUT the test waits for.
+ */
+#define PAYLOAD(name)		\
+	.globl name##_start;	\
+	.globl name##_end;	\
+	name##_start:
+#define END(name) name##_end:
+
+	.section .rodata.payloads, "a"
+
+/* OUT 0x10 with AL, then HLT. */
+	.code64
+PAYLOAD(p64_out_hlt)
+	mov	$0x42, %al
+	out	%al, $0x10
+	hlt
+END(p64_out_hlt)
+
+/* Reads port 0x20 into EAX (IN imm8) and DX=0x21 (IN dx, 16-bit), echoes them on 0x22. */
+PAYLOAD(p64_in)
+	in	$0x20, %eax
+	mov	%eax, %ebx
+	mov	$0x21, %dx
+	in	%dx, %ax
+	mov	%rax, %rcx
+	mov	%ebx, %eax
+	out	%eax, $0x22
+	hlt
+END(p64_in)
+
+/* An endless loop of OUTs on 0x30, RAX counting up. */
+PAYLOAD(p64_out_loop)
+1:	out	%eax, $0x30
+	inc	%rax
+	jmp	1b
+END(p64_out_loop)
+
+/* Spins forever with no exit. */
+PAYLOAD(p64_spin)
+1:	jmp	1b
+END(p64_spin)
+
+/* Every GPR plus 1, reported by OUT 0x40, then HLT. */
+PAYLOAD(p64_gprs_inc)
+	inc	%rax
+	inc	%rcx
+	inc	%rdx
+	inc	%rbx
+	inc	%rsp
+	inc	%rbp
+	inc	%rsi
+	inc	%rdi
+	inc	%r8
+	inc	%r9
+	inc	%r10
+	inc	%r11
+	inc	%r12
+	inc	%r13
+	inc	%r14
+	inc	%r15
+	out	%al, $0x40
+	hlt
+END(p64_gprs_inc)
+
+/* Control, debug registers and segment selectors into GPRs, OUT 0x41. */
+PAYLOAD(p64_read_sys)
+	mov	%cr0, %rax
+	mov	%cr3, %rbx
+	mov	%cr4, %rcx
+	mov	%cr8, %rdx
+	mov	%dr0, %rsi
+	mov	%dr7, %rdi
+	mov	%ds, %r8
+	mov	%es, %r9
+	mov	%ss, %r10
+	out	%al, $0x41
+	hlt
+END(p64_read_sys)
+
+/* RDMSR of ECX into EDX:EAX, OUT 0x42; WRMSR of ECX with EDX:EAX, OUT 0x43. */
+PAYLOAD(p64_msr)
+	rdmsr
+	out	%al, $0x42
+	wrmsr
+	out	%al, $0x43
+	hlt
+END(p64_msr)
+
+/* MMIO at RBX: store 0x11223344, load into ECX, OUT 0x44. */
+PAYLOAD(p64_mmio)
+	movl	$0x11223344, (%rbx)
+	mov	(%rbx), %ecx
+	out	%al, $0x44
+	hlt
+END(p64_mmio)
+
+/* STI; HLT in a loop, counting interrupts handled in R12 (handler below). */
+PAYLOAD(p64_idle)
+1:	sti
+	hlt
+	out	%al, $0x45
+	jmp	1b
+/* The handler for injected interrupts and exceptions: at +0x80. */
+	.org	p64_idle_start + 0x80, 0x90
+	inc	%r12
+	mov	(%rsp), %r13
+	out	%al, $0x46
+	add	%r14, %rsp	/* pop an error code when the test says so */
+	iretq
+END(p64_idle)
+
+/* CPUID of EAX/ECX, OUT 0x47. */
+PAYLOAD(p64_cpuid)
+	cpuid
+	out	%al, $0x47
+	hlt
+END(p64_cpuid)
+
+/* A triple fault: #UD with an empty IDT. */
+PAYLOAD(p64_triple)
+	ud2
+END(p64_triple)
+
+/* Writes RAX to [RBX] and reads it back into RCX, OUT 0x48. */
+PAYLOAD(p64_store_load)
+	mov	%rax, (%rbx)
+	mov	(%rbx), %rcx
+	out	%al, $0x48
+	hlt
+END(p64_store_load)
+
+/* Real mode: OUT 0x50 of AX, IN from 0x51 into AL, OUT again, HLT. */
+	.code16
+PAYLOAD(p16_io)
+	mov	$0x1234, %ax
+	out	%ax, $0x50
+	in	$0x51, %al
+	out	%ax, $0x50
+	hlt
+END(p16_io)
+
+/* 32-bit protected mode: OUT 0x60 of EAX after adding 1, HLT. */
+	.code32
+PAYLOAD(p32_io)
+	inc	%eax
+	out	%eax, $0x60
+	hlt
+END(p32_io)
+
+	.section .note.GNU-stack, "", @progbits

@@ -1,0 +1,744 @@
+/*
+ * The core library on real KVM: reset state, the state groups, runs and
+ * exits, events and windows, stop, CPUID.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "vm.h"
+
+PAYLOAD_DECL(p64_out_hlt);
+PAYLOAD_DECL(p64_in);
+PAYLOAD_DECL(p64_out_loop);
+PAYLOAD_DECL(p64_spin);
+PAYLOAD_DECL(p64_gprs_inc);
+PAYLOAD_DECL(p64_read_sys);
+PAYLOAD_DECL(p64_msr);
+PAYLOAD_DECL(p64_mmio);
+PAYLOAD_DECL(p64_idle);
+PAYLOAD_DECL(p64_cpuid);
+PAYLOAD_DECL(p64_triple);
+PAYLOAD_DECL(p16_io);
+PAYLOAD_DECL(p32_io);
+
+static uint32_t io_in_value;
+static uint32_t io_out_value;
+static unsigned io_calls;
+
+static void
+io_cb(struct nvmm_io *io)
+{
+	io_calls++;
+	if (io->in)
+		memcpy(io->data, &io_in_value, io->size);
+	else {
+		io_out_value = 0;
+		memcpy(&io_out_value, io->data, io->size);
+	}
+}
+
+static void
+set_callbacks(struct vm *vm, unsigned id)
+{
+	struct nvmm_assist_callbacks cbs = { .io = io_cb, .mem = NULL };
+
+	T_OK(nvmm_vcpu_configure(&vm->mach, &vm->vcpu[id],
+	    NVMM_VCPU_CONF_CALLBACKS, &cbs));
+}
+
+TEST(reset_state)
+{
+	struct vm vm;
+	const struct nvmm_x64_state *st;
+
+	vm_create(&vm);
+	st = vm.vcpu[0].state;
+	T_EQ(vm.mach.pages[0]->state_cached, NVMM_X64_STATE_ALL);
+	T_OK(nvmm_vcpu_getstate(&vm.mach, &vm.vcpu[0], NVMM_X64_STATE_ALL));
+	T_EQ(st->segs[NVMM_X64_SEG_CS].selector, 0xF000);
+	T_EQ(st->segs[NVMM_X64_SEG_CS].base, 0xFFFF0000);
+	T_EQ(st->segs[NVMM_X64_SEG_CS].limit, 0xFFFF);
+	T_EQ(st->segs[NVMM_X64_SEG_CS].attrib.type, 3);
+	T_EQ(st->segs[NVMM_X64_SEG_DS].attrib.s, 1);
+	T_EQ(st->segs[NVMM_X64_SEG_LDT].attrib.type, 2);
+	T_EQ(st->segs[NVMM_X64_SEG_TR].attrib.type, 3);
+	T_EQ(st->segs[NVMM_X64_SEG_TR].attrib.s, 0);
+	T_EQ(st->gprs[NVMM_X64_GPR_RDX], 0x600);
+	T_EQ(st->gprs[NVMM_X64_GPR_RIP], 0xFFF0);
+	T_EQ(st->gprs[NVMM_X64_GPR_RFLAGS], 0x2);
+	T_EQ(st->gprs[NVMM_X64_GPR_RAX], 0);
+	T_EQ(st->crs[NVMM_X64_CR_CR0], 0x60000010);
+	T_EQ(st->crs[NVMM_X64_CR_XCR0], 1);
+	T_EQ(st->drs[NVMM_X64_DR_DR6], 0xFFFF0FF0);
+	T_EQ(st->drs[NVMM_X64_DR_DR7], 0x400);
+	T_EQ(st->msrs[NVMM_X64_MSR_PAT], 0x0007040600070406ULL);
+	T_EQ(st->fpu.fx_cw, 0x40);
+	T_EQ(st->fpu.fx_tw, 0x55);
+	T_EQ(st->fpu.fx_mxcsr, 0x1F80);
+	vm_destroy(&vm);
+}
+
+/* The reset vector at 0xFFFFFFF0 runs: real mode with CS base 0xFFFF0000. */
+TEST(reset_vector_runs)
+{
+	static const uint8_t code[] = { 0xE6, 0x77, 0xF4 };	/* out 0x77,al; hlt */
+	struct vm vm;
+	uint8_t *page;
+
+	vm_create(&vm);
+	page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	memcpy(page + 0xFF0, code, sizeof(code));
+	T_OK(nvmm_hva_map(&vm.mach, (uintptr_t)page, 4096));
+	T_OK(nvmm_gpa_map(&vm.mach, (uintptr_t)page, 0xFFFFF000, 4096,
+	    PROT_READ | PROT_EXEC));
+	T_EQ(vm_run(&vm, 0), NVMM_VCPU_EXIT_IO);
+	T_EQ(vm.vcpu[0].exit->u.io.port, 0x77);
+	T_EQ(vm.vcpu[0].exit->u.io.npc, 0xFFF2);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RIP),
+	    vm_emulated_host() ? 0xFFF2 : 0xFFF0);
+	T_OK(nvmm_assist_io(&vm.mach, &vm.vcpu[0]));
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RIP), 0xFFF2);
+	T_EQ(vm_run(&vm, 0), NVMM_VCPU_EXIT_HALTED);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RIP), 0xFFF3);
+	vm_destroy(&vm);
+}
+
+TEST(io_out_long_mode)
+{
+	struct vm vm;
+	const struct nvmm_vcpu_exit *exit;
+
+	vm_create(&vm);
+	set_callbacks(&vm, 0);
+	vm_load(&vm, PAYLOAD(p64_out_hlt));
+	vm_mode(&vm, 0, VM_LONG64);
+	T_EQ(vm_run(&vm, 0), NVMM_VCPU_EXIT_IO);
+	exit = vm.vcpu[0].exit;
+	T_EQ(exit->u.io.in, 0);
+	T_EQ(exit->u.io.port, 0x10);
+	T_EQ(exit->u.io.operand_size, 1);
+	T_EQ(exit->u.io.str, 0);
+	T_EQ(exit->u.io.rep, 0);
+	T_EQ(exit->u.io.npc, PAYLOAD_GPA + 4);
+	/* What NVMM caches at an I/O exit needs no syscall. */
+	T_ASSERT(vm.mach.pages[0]->state_cached & NVMM_X64_STATE_GPRS);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RIP),
+	    PAYLOAD_GPA + (vm_emulated_host() ? 4 : 2));
+	T_OK(nvmm_assist_io(&vm.mach, &vm.vcpu[0]));
+	T_EQ(io_out_value, 0x42);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RIP), PAYLOAD_GPA + 4);
+	T_EQ(vm_run(&vm, 0), NVMM_VCPU_EXIT_HALTED);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RIP), PAYLOAD_GPA + 5);
+	vm_destroy(&vm);
+}
+
+TEST(io_in_long_mode)
+{
+	struct vm vm;
+
+	vm_create(&vm);
+	set_callbacks(&vm, 0);
+	vm_load(&vm, PAYLOAD(p64_in));
+	vm_mode(&vm, 0, VM_LONG64);
+	vm_set_gpr(&vm, 0, NVMM_X64_GPR_RAX, 0xFFFFFFFFFFFFFFFFULL);
+	io_in_value = 0xCAFEBABE;
+	vm_expect_io(&vm, 0, 0x20);
+	/* A 32-bit IN zero-extends, visible right after the assist. */
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RAX), 0xCAFEBABE);
+	io_in_value = 0x5678;
+	vm_expect_io(&vm, 0, 0x21);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RAX), 0xCAFE5678);
+	vm_expect_io(&vm, 0, 0x22);
+	T_EQ(io_out_value, 0xCAFEBABE);
+	T_EQ(vm_run(&vm, 0), NVMM_VCPU_EXIT_HALTED);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RCX), 0xCAFE5678);
+	vm_destroy(&vm);
+}
+
+TEST(io_real_mode)
+{
+	struct vm vm;
+
+	vm_create(&vm);
+	set_callbacks(&vm, 0);
+	vm_load(&vm, PAYLOAD(p16_io));
+	vm_mode(&vm, 0, VM_REAL);
+	vm_expect_io(&vm, 0, 0x50);
+	T_EQ(io_out_value, 0x1234);
+	T_EQ(vm.vcpu[0].exit->u.io.operand_size, 2);
+	io_in_value = 0xAB;
+	vm_expect_io(&vm, 0, 0x51);
+	vm_expect_io(&vm, 0, 0x50);
+	T_EQ(io_out_value, 0x12AB);
+	T_EQ(vm_run(&vm, 0), NVMM_VCPU_EXIT_HALTED);
+	vm_destroy(&vm);
+}
+
+TEST(io_prot32_mode)
+{
+	struct vm vm;
+
+	vm_create(&vm);
+	set_callbacks(&vm, 0);
+	vm_load(&vm, PAYLOAD(p32_io));
+	vm_mode(&vm, 0, VM_PROT32);
+	vm_set_gpr(&vm, 0, NVMM_X64_GPR_RAX, 0x7FFFFFFF);
+	vm_expect_io(&vm, 0, 0x60);
+	T_EQ(io_out_value, 0x80000000);
+	T_EQ(vm.vcpu[0].exit->u.io.operand_size, 4);
+	T_EQ(vm_run(&vm, 0), NVMM_VCPU_EXIT_HALTED);
+	vm_destroy(&vm);
+}
+
+TEST(gprs_round_trip)
+{
+	struct vm vm;
+	uint64_t *g;
+
+	vm_create(&vm);
+	vm_load(&vm, PAYLOAD(p64_gprs_inc));
+	vm_mode(&vm, 0, VM_LONG64);
+	g = vm.vcpu[0].state->gprs;
+	for (int i = 0; i < 16; i++)
+		g[i] = 0x1111111111111111ULL * (uint64_t)(i + 1) + 0x10000;
+	T_OK(nvmm_vcpu_setstate(&vm.mach, &vm.vcpu[0], NVMM_X64_STATE_GPRS));
+	T_EQ(vm_run(&vm, 0), NVMM_VCPU_EXIT_IO);
+	T_OK(nvmm_vcpu_getstate(&vm.mach, &vm.vcpu[0], NVMM_X64_STATE_GPRS));
+	for (int i = 0; i < 16; i++)
+		T_EQ(g[i], 0x1111111111111111ULL * (uint64_t)(i + 1) + 0x10001);
+	vm_destroy(&vm);
+}
+
+/* Control, debug and segment registers set by setstate, read by the guest. */
+TEST(sys_round_trip)
+{
+	struct vm vm;
+	struct nvmm_x64_state *st;
+
+	vm_create(&vm);
+	vm_load(&vm, PAYLOAD(p64_read_sys));
+	vm_mode(&vm, 0, VM_LONG64);
+	st = vm.vcpu[0].state;
+	st->crs[NVMM_X64_CR_CR4] = 0x20 | 0x200;	/* PAE | OSFXSR */
+	st->crs[NVMM_X64_CR_CR8] = 5;
+	st->drs[NVMM_X64_DR_DR0] = 0x123456789AULL;
+	st->drs[NVMM_X64_DR_DR7] = 0x401;
+	st->segs[NVMM_X64_SEG_ES].selector = 0x10;
+	T_OK(nvmm_vcpu_setstate(&vm.mach, &vm.vcpu[0],
+	    NVMM_X64_STATE_CRS | NVMM_X64_STATE_DRS | NVMM_X64_STATE_SEGS));
+	T_EQ(vm_run(&vm, 0), NVMM_VCPU_EXIT_IO);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RAX), 0x80000011);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RBX), PML4_GPA);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RCX), 0x220);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RDX), 5);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RSI), 0x123456789AULL);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RDI) & 0xFF, 0x01);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_R8), SEL_DATA);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_R9), 0x10);
+	/* And back out through getstate, after a run. */
+	T_OK(nvmm_vcpu_getstate(&vm.mach, &vm.vcpu[0], NVMM_X64_STATE_ALL));
+	T_EQ(st->crs[NVMM_X64_CR_CR4], 0x220);
+	T_EQ(st->crs[NVMM_X64_CR_CR8], 5);
+	T_EQ(st->drs[NVMM_X64_DR_DR0], 0x123456789AULL);
+	T_EQ(st->segs[NVMM_X64_SEG_CS].attrib.l, 1);
+	T_EQ(st->segs[NVMM_X64_SEG_CS].selector, SEL_CODE64);
+	T_EQ(st->msrs[NVMM_X64_MSR_EFER], 0x500);
+	T_EQ(st->crs[NVMM_X64_CR_XCR0], 1);
+	vm_destroy(&vm);
+}
+
+/* MSRs: STAR round trip through the guest; an MSR NVMM leaves to the VMM exits. */
+TEST(msr_round_trip_and_exits)
+{
+	struct vm vm;
+	struct nvmm_x64_state *st;
+	struct nvmm_vcpu_exit *exit;
+
+	vm_create(&vm);
+	vm_load(&vm, PAYLOAD(p64_msr));
+	vm_mode(&vm, 0, VM_LONG64);
+	st = vm.vcpu[0].state;
+	exit = vm.vcpu[0].exit;
+	st->msrs[NVMM_X64_MSR_STAR] = 0x0023001000000000ULL;
+	st->msrs[NVMM_X64_MSR_LSTAR] = 0xFFFFFFFF81000000ULL;
+	T_OK(nvmm_vcpu_setstate(&vm.mach, &vm.vcpu[0], NVMM_X64_STATE_MSRS));
+	vm_set_gpr(&vm, 0, NVMM_X64_GPR_RCX, 0xC0000081);
+	T_EQ(vm_run(&vm, 0), NVMM_VCPU_EXIT_IO);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RAX), 0);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RDX), 0x00230010);
+	T_OK(nvmm_assist_io(&vm.mach, &vm.vcpu[0]));
+	/* The guest writes STAR back with EDX:EAX changed. */
+	vm_set_gpr(&vm, 0, NVMM_X64_GPR_RAX, 0x42);
+	T_EQ(vm_run(&vm, 0), NVMM_VCPU_EXIT_IO);
+	T_OK(nvmm_vcpu_getstate(&vm.mach, &vm.vcpu[0], NVMM_X64_STATE_MSRS));
+	T_EQ(st->msrs[NVMM_X64_MSR_STAR], 0x0023001000000042ULL);
+	T_EQ(st->msrs[NVMM_X64_MSR_LSTAR], 0xFFFFFFFF81000000ULL);
+
+	/* APIC_BASE is the VMM's: RDMSR and WRMSR exits, completed QEMU's way. */
+	T_OK(nvmm_assist_io(&vm.mach, &vm.vcpu[0]));
+	T_OK(nvmm_vcpu_getstate(&vm.mach, &vm.vcpu[0], NVMM_X64_STATE_GPRS));
+	st->gprs[NVMM_X64_GPR_RIP] = PAYLOAD_GPA;
+	st->gprs[NVMM_X64_GPR_RCX] = 0x1B;
+	T_OK(nvmm_vcpu_setstate(&vm.mach, &vm.vcpu[0], NVMM_X64_STATE_GPRS));
+	T_EQ(vm_run(&vm, 0), NVMM_VCPU_EXIT_RDMSR);
+	T_EQ(exit->u.rdmsr.msr, 0x1B);
+	T_EQ(exit->u.rdmsr.npc, PAYLOAD_GPA + 2);
+	T_OK(nvmm_vcpu_getstate(&vm.mach, &vm.vcpu[0], NVMM_X64_STATE_GPRS));
+	st->gprs[NVMM_X64_GPR_RAX] = 0xFEE00900;
+	st->gprs[NVMM_X64_GPR_RDX] = 0x7;
+	st->gprs[NVMM_X64_GPR_RIP] = exit->u.rdmsr.npc;
+	T_OK(nvmm_vcpu_setstate(&vm.mach, &vm.vcpu[0], NVMM_X64_STATE_GPRS));
+	T_EQ(vm_run(&vm, 0), NVMM_VCPU_EXIT_IO);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RAX), 0xFEE00900);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RDX), 0x7);
+	T_OK(nvmm_assist_io(&vm.mach, &vm.vcpu[0]));
+	T_EQ(vm_run(&vm, 0), NVMM_VCPU_EXIT_WRMSR);
+	T_EQ(exit->u.wrmsr.msr, 0x1B);
+	T_EQ(exit->u.wrmsr.val, 0x7FEE00900ULL);
+	T_EQ(exit->u.wrmsr.npc, PAYLOAD_GPA + 6);
+	/* Not completed: the guest executes the WRMSR again. */
+	T_EQ(vm_run(&vm, 0), NVMM_VCPU_EXIT_WRMSR);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RIP), PAYLOAD_GPA + 4);
+	vm_set_gpr(&vm, 0, NVMM_X64_GPR_RIP, exit->u.wrmsr.npc);
+	vm_expect_io(&vm, 0, 0x43);
+	vm_destroy(&vm);
+}
+
+TEST(fpu_round_trip)
+{
+	struct vm vm;
+	struct nvmm_x64_state *st;
+
+	vm_create(&vm);
+	st = vm.vcpu[0].state;
+	memset(&st->fpu, 0, sizeof(st->fpu));
+	st->fpu.fx_cw = 0x37F;
+	st->fpu.fx_sw = 0x0100;
+	st->fpu.fx_tw = 0x01;
+	st->fpu.fx_mxcsr = 0x1FA0;
+	st->fpu.fx_mxcsr_mask = 0xFFFF;
+	st->fpu.fx_87_ac[0].r.f87_mantissa = 0xC000000000000000ULL;
+	st->fpu.fx_87_ac[0].r.f87_exp_sign = 0x3FFF;
+	for (int i = 0; i < 16; i++)
+		memset(st->fpu.fx_xmm[i].xmm_bytes, 0xA0 + i, 16);
+	T_OK(nvmm_vcpu_setstate(&vm.mach, &vm.vcpu[0], NVMM_X64_STATE_FPU));
+	vm_load(&vm, PAYLOAD(p64_out_hlt));
+	vm_mode(&vm, 0, VM_LONG64);
+	T_EQ(vm_run(&vm, 0), NVMM_VCPU_EXIT_IO);
+	T_ASSERT(!(vm.mach.pages[0]->state_cached & NVMM_X64_STATE_FPU));
+	memset(&st->fpu, 0, sizeof(st->fpu));
+	T_OK(nvmm_vcpu_getstate(&vm.mach, &vm.vcpu[0], NVMM_X64_STATE_FPU));
+	T_EQ(st->fpu.fx_cw, 0x37F);
+	T_EQ(st->fpu.fx_sw, 0x0100);
+	T_EQ(st->fpu.fx_tw, 0x01);
+	T_EQ(st->fpu.fx_mxcsr, 0x1FA0);
+	T_ASSERT(st->fpu.fx_mxcsr_mask != 0);
+	T_EQ(st->fpu.fx_87_ac[0].r.f87_mantissa, 0xC000000000000000ULL);
+	T_EQ(st->fpu.fx_87_ac[0].r.f87_exp_sign, 0x3FFF);
+	for (int i = 0; i < 16; i++)
+		for (int j = 0; j < 16; j++)
+			T_EQ(st->fpu.fx_xmm[i].xmm_bytes[j], 0xA0 + i);
+	vm_destroy(&vm);
+}
+
+static struct {
+	uint64_t gpa;
+	bool write;
+	size_t size;
+	uint64_t data;
+} mem_log[8];
+static unsigned mem_calls;
+static uint64_t mem_read_value;
+
+static void
+mem_cb(struct nvmm_mem *mem)
+{
+	if (mem_calls < 8) {
+		mem_log[mem_calls].gpa = mem->gpa;
+		mem_log[mem_calls].write = mem->write;
+		mem_log[mem_calls].size = mem->size;
+		mem_log[mem_calls].data = 0;
+		if (mem->write)
+			memcpy(&mem_log[mem_calls].data, mem->data, mem->size);
+	}
+	mem_calls++;
+	if (!mem->write)
+		memcpy(mem->data, &mem_read_value, mem->size);
+}
+
+static void
+set_mem_callbacks(struct vm *vm, unsigned id)
+{
+	struct nvmm_assist_callbacks cbs = { .io = io_cb, .mem = mem_cb };
+
+	T_OK(nvmm_vcpu_configure(&vm->mach, &vm->vcpu[id],
+	    NVMM_VCPU_CONF_CALLBACKS, &cbs));
+}
+
+TEST(mmio_exits_and_assist)
+{
+	struct vm vm;
+	struct nvmm_vcpu_exit *exit;
+
+	vm_create(&vm);
+	set_mem_callbacks(&vm, 0);
+	exit = vm.vcpu[0].exit;
+	vm_load(&vm, PAYLOAD(p64_mmio));
+	vm_mode(&vm, 0, VM_LONG64);
+	vm_set_gpr(&vm, 0, NVMM_X64_GPR_RBX, MMIO_GPA + 0x10);
+	T_EQ(vm_run(&vm, 0), NVMM_VCPU_EXIT_MEMORY);
+	T_EQ(exit->u.mem.gpa, MMIO_GPA + 0x10);
+	T_EQ(exit->u.mem.prot, PROT_WRITE);
+	T_OK(nvmm_assist_mem(&vm.mach, &vm.vcpu[0]));
+	T_EQ(mem_calls, 1);
+	T_EQ(mem_log[0].gpa, MMIO_GPA + 0x10);
+	T_EQ(mem_log[0].write, 1);
+	T_EQ(mem_log[0].size, 4);
+	T_EQ(mem_log[0].data, 0x11223344);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RIP), PAYLOAD_GPA + 6);
+
+	mem_read_value = 0xA5A5A5A5DEADBEEFULL;
+	T_EQ(vm_run(&vm, 0), NVMM_VCPU_EXIT_MEMORY);
+	T_EQ(exit->u.mem.prot, PROT_READ);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RIP), PAYLOAD_GPA + 6);
+	T_OK(nvmm_assist_mem(&vm.mach, &vm.vcpu[0]));
+	T_EQ(mem_calls, 2);
+	T_EQ(mem_log[1].write, 0);
+	T_EQ(mem_log[1].size, 4);
+	/* Complete right after the assist, with no syscall. */
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RCX), 0xDEADBEEF);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RIP), PAYLOAD_GPA + 8);
+	vm_expect_io(&vm, 0, 0x44);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RCX), 0xDEADBEEF);
+	T_EQ(vm_run(&vm, 0), NVMM_VCPU_EXIT_HALTED);
+	vm_destroy(&vm);
+}
+
+/* A read-only range: reads are RAM, writes exit as MEMORY. */
+TEST(readonly_memory)
+{
+	struct vm vm;
+	uint8_t *rom;
+
+	vm_create(&vm);
+	set_mem_callbacks(&vm, 0);
+	rom = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	memset(rom, 0x5A, 4096);
+	T_OK(nvmm_hva_map(&vm.mach, (uintptr_t)rom, 4096));
+	T_OK(nvmm_gpa_map(&vm.mach, (uintptr_t)rom, 0x400000, 4096,
+	    PROT_READ | PROT_EXEC));
+	vm_load(&vm, PAYLOAD(p64_mmio));
+	vm_mode(&vm, 0, VM_LONG64);
+	vm_set_gpr(&vm, 0, NVMM_X64_GPR_RBX, 0x400008);
+	T_EQ(vm_run(&vm, 0), NVMM_VCPU_EXIT_MEMORY);
+	T_EQ(vm.vcpu[0].exit->u.mem.gpa, 0x400008);
+	T_EQ(vm.vcpu[0].exit->u.mem.prot, PROT_WRITE);
+	T_OK(nvmm_assist_mem(&vm.mach, &vm.vcpu[0]));
+	T_EQ(mem_log[0].data, 0x11223344);
+	/* The read comes from the ROM itself, no exit. */
+	vm_expect_io(&vm, 0, 0x44);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RCX), 0x5A5A5A5A);
+	T_EQ(rom[8], 0x5A);
+	T_EQ(mem_calls, 1);
+	vm_destroy(&vm);
+}
+
+TEST(halted_and_shutdown)
+{
+	struct vm vm;
+
+	vm_create(&vm);
+	vm_load(&vm, PAYLOAD(p64_triple));
+	vm_mode(&vm, 0, VM_LONG64);
+	T_EQ(vm_run(&vm, 0), NVMM_VCPU_EXIT_SHUTDOWN);
+	vm_destroy(&vm);
+}
+
+static void
+idle_setup(struct vm *vm)
+{
+	set_callbacks(vm, 0);
+	vm_load(vm, PAYLOAD(p64_idle));
+	vm_mode(vm, 0, VM_LONG64);
+	for (int v = 0; v < 32; v++)
+		vm_set_gate(vm, v, PAYLOAD_GPA + 0x80);
+	vm_set_gate(vm, 0x40, PAYLOAD_GPA + 0x80);
+	T_EQ(vm_run(vm, 0), NVMM_VCPU_EXIT_HALTED);
+	T_EQ(vm_gpr(vm, 0, NVMM_X64_GPR_RIP), PAYLOAD_GPA + 2);
+}
+
+static void
+inject(struct vm *vm, u_int type, uint8_t vector, uint64_t error)
+{
+	struct nvmm_vcpu_event *ev = vm->vcpu[0].event;
+
+	ev->type = type;
+	ev->vector = vector;
+	ev->u.excp.error = error;
+	T_OK(nvmm_vcpu_inject(&vm->mach, &vm->vcpu[0]));
+}
+
+/* The interrupt window, then an interrupt taken by the guest's handler. */
+TEST(interrupt_window_and_injection)
+{
+	struct vm vm;
+	struct nvmm_x64_state *st;
+
+	vm_create(&vm);
+	idle_setup(&vm);
+	st = vm.vcpu[0].state;
+	T_OK(nvmm_vcpu_getstate(&vm.mach, &vm.vcpu[0], NVMM_X64_STATE_INTR));
+	T_EQ(st->intr.int_window_exiting, 0);
+	st->intr.int_window_exiting = 1;
+	T_OK(nvmm_vcpu_setstate(&vm.mach, &vm.vcpu[0], NVMM_X64_STATE_INTR));
+	T_EQ(vm_run(&vm, 0), NVMM_VCPU_EXIT_INT_READY);
+	T_EQ(vm.vcpu[0].exit->exitstate.int_window_exiting, 0);
+	T_ASSERT(vm.vcpu[0].exit->exitstate.rflags & (1 << 9));
+	inject(&vm, NVMM_VCPU_EVENT_INTR, 0x40, 0);
+	vm_expect_io(&vm, 0, 0x46);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_R12), 1);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_R13), PAYLOAD_GPA + 2);
+	T_EQ(vm_run(&vm, 0), NVMM_VCPU_EXIT_IO);
+	T_EQ(vm.vcpu[0].exit->u.io.port, 0x45);
+	vm_destroy(&vm);
+}
+
+/* #GP with its error code; an exception without one (#UD). */
+TEST(exception_injection)
+{
+	struct vm vm;
+
+	vm_create(&vm);
+	idle_setup(&vm);
+	vm_set_gpr(&vm, 0, NVMM_X64_GPR_R14, 8);
+	inject(&vm, NVMM_VCPU_EVENT_EXCP, 13, 0x1238);
+	vm_expect_io(&vm, 0, 0x46);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_R13), 0x1238);
+	T_EQ(vm_run(&vm, 0), NVMM_VCPU_EXIT_IO);
+	T_EQ(vm.vcpu[0].exit->u.io.port, 0x45);
+	T_OK(nvmm_assist_io(&vm.mach, &vm.vcpu[0]));
+	T_EQ(vm_run(&vm, 0), NVMM_VCPU_EXIT_HALTED);
+	vm_set_gpr(&vm, 0, NVMM_X64_GPR_R14, 0);
+	inject(&vm, NVMM_VCPU_EVENT_EXCP, 6, 0x99);
+	vm_expect_io(&vm, 0, 0x46);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_R13), PAYLOAD_GPA + 2);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_R12), 2);
+	vm_destroy(&vm);
+}
+
+TEST(invalid_events)
+{
+	struct vm vm;
+	static const struct { u_int type; uint8_t vector; } bad[] = {
+		{ NVMM_VCPU_EVENT_EXCP, 0 }, { NVMM_VCPU_EVENT_EXCP, 2 },
+		{ NVMM_VCPU_EVENT_EXCP, 3 }, { NVMM_VCPU_EVENT_EXCP, 32 },
+		{ 7, 0x40 },
+	};
+
+	vm_create(&vm);
+	idle_setup(&vm);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		inject(&vm, bad[i].type, bad[i].vector, 0);
+		T_ERR(nvmm_vcpu_run(&vm.mach, &vm.vcpu[0]), EINVAL);
+		/* The event is dropped: the next run goes on. */
+		T_ASSERT(!vm.mach.pages[0]->event_commit);
+	}
+	vm_destroy(&vm);
+}
+
+/* An NMI: the NMI window is on until the handler's IRET. */
+TEST(nmi_and_window)
+{
+	struct vm vm;
+	uint64_t reason;
+	bool ready = false;
+
+	vm_create(&vm);
+	idle_setup(&vm);
+	vm_set_gate(&vm, 2, PAYLOAD_GPA + 0x80);
+	inject(&vm, NVMM_VCPU_EVENT_INTR, 2, 0);
+	vm_expect_io(&vm, 0, 0x46);
+	T_EQ(vm.vcpu[0].exit->exitstate.nmi_window_exiting, 1);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_R12), 1);
+	/* After the IRET, before the guest halts again: NMI_READY. */
+	for (int i = 0; i < 4 && !ready; i++) {
+		reason = vm_run(&vm, 0);
+		if (reason == NVMM_VCPU_EXIT_NMI_READY)
+			ready = true;
+		else if (reason == NVMM_VCPU_EXIT_IO)
+			T_OK(nvmm_assist_io(&vm.mach, &vm.vcpu[0]));
+		else
+			T_EQ(reason, NVMM_VCPU_EXIT_IO);
+	}
+	T_ASSERT(ready);
+	T_EQ(vm.vcpu[0].exit->exitstate.nmi_window_exiting, 0);
+	vm_destroy(&vm);
+}
+
+/* A stop before the run: STOPPED at once, and committed state still lands. */
+TEST(stop_before_run)
+{
+	struct vm vm;
+
+	vm_create(&vm);
+	set_callbacks(&vm, 0);
+	vm_load(&vm, PAYLOAD(p64_out_hlt));
+	vm_mode(&vm, 0, VM_LONG64);
+	vm_set_gpr(&vm, 0, NVMM_X64_GPR_RBX, 0xB0B);
+	T_OK(nvmm_vcpu_stop(&vm.vcpu[0]));
+	T_EQ(*vm.vcpu[0].stop, 1);
+	T_OK(nvmm_vcpu_run(&vm.mach, &vm.vcpu[0]));
+	T_EQ(vm.vcpu[0].exit->reason, NVMM_VCPU_EXIT_STOPPED);
+	T_EQ(*vm.vcpu[0].stop, 0);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RBX), 0xB0B);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RIP), PAYLOAD_GPA);
+	/* Consumed: the next run enters the guest. */
+	vm_expect_io(&vm, 0, 0x10);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RBX), 0xB0B);
+	vm_destroy(&vm);
+}
+
+struct stopper {
+	struct nvmm_vcpu *vcpu;
+	unsigned delay_ms;
+};
+
+static void *
+stop_later(void *arg)
+{
+	struct stopper *s = arg;
+
+	usleep(s->delay_ms * 1000);
+	nvmm_vcpu_stop(s->vcpu);
+	return NULL;
+}
+
+/* A VCPU spinning in the guest, with no exit of its own, stopped by another thread. */
+TEST(stop_from_thread)
+{
+	struct stopper s;
+	struct vm vm;
+	pthread_t th;
+
+	vm_create(&vm);
+	vm_load(&vm, PAYLOAD(p64_spin));
+	vm_mode(&vm, 0, VM_LONG64);
+	s.vcpu = &vm.vcpu[0];
+	s.delay_ms = 200;
+	T_EQ(pthread_create(&th, NULL, stop_later, &s), 0);
+	T_EQ(vm_run(&vm, 0), NVMM_VCPU_EXIT_STOPPED);
+	pthread_join(th, NULL);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RIP), PAYLOAD_GPA);
+	vm_destroy(&vm);
+}
+
+/* Many stops racing with exits: each ends in exactly one STOPPED. */
+TEST(stop_never_lost)
+{
+	struct stopper s;
+	struct vm vm;
+	pthread_t th;
+
+	vm_create(&vm);
+	set_callbacks(&vm, 0);
+	vm_load(&vm, PAYLOAD(p64_out_loop));
+	vm_mode(&vm, 0, VM_LONG64);
+	s.vcpu = &vm.vcpu[0];
+	s.delay_ms = 1;
+	for (int i = 0; i < 20; i++) {
+		uint64_t reason;
+
+		T_EQ(pthread_create(&th, NULL, stop_later, &s), 0);
+		do {
+			reason = vm_run(&vm, 0);
+			if (reason == NVMM_VCPU_EXIT_IO)
+				T_OK(nvmm_assist_io(&vm.mach, &vm.vcpu[0]));
+		} while (reason == NVMM_VCPU_EXIT_IO);
+		T_EQ(reason, NVMM_VCPU_EXIT_STOPPED);
+		pthread_join(th, NULL);
+	}
+	vm_destroy(&vm);
+}
+
+static void
+cpuid(struct vm *vm, unsigned id, uint32_t leaf, uint32_t regs[4])
+{
+	vm_load(vm, PAYLOAD(p64_cpuid));
+	vm_mode(vm, id, VM_LONG64);
+	vm_set_gpr(vm, id, NVMM_X64_GPR_RAX, leaf);
+	vm_set_gpr(vm, id, NVMM_X64_GPR_RCX, 0);
+	T_EQ(vm_run(vm, id), NVMM_VCPU_EXIT_IO);
+	regs[0] = (uint32_t)vm_gpr(vm, id, NVMM_X64_GPR_RAX);
+	regs[1] = (uint32_t)vm_gpr(vm, id, NVMM_X64_GPR_RBX);
+	regs[2] = (uint32_t)vm_gpr(vm, id, NVMM_X64_GPR_RCX);
+	regs[3] = (uint32_t)vm_gpr(vm, id, NVMM_X64_GPR_RDX);
+}
+
+TEST(cpuid_policy)
+{
+	struct nvmm_vcpu_conf_cpuid c;
+	uint32_t r[4];
+	struct vm vm;
+
+	vm_create(&vm);
+	vm_create_vcpu(&vm, 1);
+	cpuid(&vm, 0, 0x40000000, r);
+	T_EQ(r[0], 0x40000000);
+	T_ASSERT(memcmp(&r[1], "___ NVMM ___", 12) == 0);
+	/* APIC ID = VCPU id, hypervisor bit. */
+	memset(&c, 0, sizeof(c));
+	c.mask = 1;
+	c.leaf = 0x40000000;
+	c.u.mask.set.eax = 0x10;
+	T_OK(nvmm_vcpu_configure(&vm.mach, &vm.vcpu[1], NVMM_VCPU_CONF_CPUID, &c));
+	cpuid(&vm, 1, 1, r);
+	T_EQ(r[1] >> 24, 1);
+	T_ASSERT(r[2] & (1U << 31));
+	cpuid(&vm, 1, 0x40000000, r);
+	T_EQ(r[0], 0x40000010);
+	/* Once run, KVM keeps its table: a change is refused. */
+	T_ERR(nvmm_vcpu_configure(&vm.mach, &vm.vcpu[1], NVMM_VCPU_CONF_CPUID,
+	    &(struct nvmm_vcpu_conf_cpuid){ .mask = 1, .leaf = 0x40000000,
+	    .u.mask.set.eax = 0x20 }), EBUSY);
+	vm_destroy(&vm);
+}
+
+TEST(cpuid_conf_errors)
+{
+	struct nvmm_vcpu_conf_cpuid c;
+	struct vm vm;
+
+	vm_create(&vm);
+	memset(&c, 0, sizeof(c));
+	c.exit = 1;
+	c.leaf = 1;
+	T_ERR(nvmm_vcpu_configure(&vm.mach, &vm.vcpu[0], NVMM_VCPU_CONF_CPUID, &c), ENOTSUP);
+	c.mask = 1;
+	T_ERR(nvmm_vcpu_configure(&vm.mach, &vm.vcpu[0], NVMM_VCPU_CONF_CPUID, &c), EINVAL);
+	c.exit = 0;
+	c.u.mask.set.ecx = 1;
+	c.u.mask.del.ecx = 1;
+	T_ERR(nvmm_vcpu_configure(&vm.mach, &vm.vcpu[0], NVMM_VCPU_CONF_CPUID, &c), EINVAL);
+	c.u.mask.del.ecx = 0;
+	for (uint32_t i = 0; i < 32; i++) {
+		c.leaf = 0x80000000 + i;
+		T_OK(nvmm_vcpu_configure(&vm.mach, &vm.vcpu[0], NVMM_VCPU_CONF_CPUID, &c));
+	}
+	c.leaf = 2;
+	T_ERR(nvmm_vcpu_configure(&vm.mach, &vm.vcpu[0], NVMM_VCPU_CONF_CPUID, &c), ENOBUFS);
+	/* Removing one frees a slot. */
+	c.mask = 0;
+	c.leaf = 0x80000000;
+	T_OK(nvmm_vcpu_configure(&vm.mach, &vm.vcpu[0], NVMM_VCPU_CONF_CPUID, &c));
+	c.mask = 1;
+	c.leaf = 2;
+	T_OK(nvmm_vcpu_configure(&vm.mach, &vm.vcpu[0], NVMM_VCPU_CONF_CPUID, &c));
+	T_ERR(nvmm_vcpu_configure(&vm.mach, &vm.vcpu[0], 999, &c), EINVAL);
+	T_ERR(nvmm_vcpu_configure(&vm.mach, &vm.vcpu[0], NVMM_VCPU_CONF_CPUID, NULL), EFAULT);
+	vm_destroy(&vm);
+}
