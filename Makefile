@@ -39,6 +39,11 @@ ifeq ($(V),1)
 Q :=
 endif
 
+# Every test program links the harness (tests/t.c: main and the runner,
+# tests/t_check.c: the assertions, also used by helper programs).
+T_CHECK   := $(B)/tests/t_check.o
+T_HARNESS := $(B)/tests/t.o $(T_CHECK)
+
 # Filled in by the modules.
 PROGRAMS :=
 TESTS    :=

@@ -1,5 +1,4 @@
-# The test harness, the guest helper, and the core tests on real KVM.
-T_HARNESS := $(B)/tests/t.o
+# The guest helper, and the core tests on real KVM.
 CPPFLAGS_tests := -Iinclude -Itests
 
 T_VM := $(B)/tests/vm.o $(B)/tests/payloads.o
@@ -9,3 +8,17 @@ $(B)/tests/test_core: $(B)/tests/test_core.o $(T_VM) $(T_HARNESS) $(LIBNVMM_A)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ -lpthread
 
 TESTS += $(B)/tests/test_core
+
+$(B)/tests/test_api: $(B)/tests/test_api.o $(T_VM) $(T_HARNESS) $(LIBNVMM_A)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ -lpthread
+
+TESTS += $(B)/tests/test_api
+
+# The workload tests/syscalls.sh counts with strace.
+$(B)/tests/syscount: $(B)/tests/syscount.o $(T_VM) $(T_CHECK) $(LIBNVMM_A)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ -lpthread
+
+TESTS += tests/syscalls.sh
+check-fast: $(B)/tests/syscount

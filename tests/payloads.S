@@ -132,6 +132,12 @@ PAYLOAD(p64_store_load)
 	hlt
 END(p64_store_load)
 
+/* An endless loop of MMIO reads at [RBX]. */
+PAYLOAD(p64_mmio_loop)
+1:	mov	(%rbx), %eax
+	jmp	1b
+END(p64_mmio_loop)
+
 /* Real mode: OUT 0x50 of AX, IN from 0x51 into AL, OUT again, HLT. */
 	.code16
 PAYLOAD(p16_io)

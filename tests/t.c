@@ -33,44 +33,6 @@ t_register(const char *name, t_fn fn, unsigned timeout)
 	ntests++;
 }
 
-void
-t_fail(const char *file, int line, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "    %s:%d: ", file, line);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	fflush(NULL);
-	_exit(1);
-}
-
-void
-t_skip(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "    skip: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	fflush(NULL);
-	_exit(T_EXIT_SKIP);
-}
-
-void
-t_require_kvm(void)
-{
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-
-	if (fd < 0)
-		t_skip("/dev/kvm: %s", strerror(errno));
-	close(fd);
-}
-
 static int
 matches(const char *name, int argc, char **argv)
 {

@@ -323,6 +323,14 @@ kvm_machine_create(struct mach *m)
 void
 kvm_machine_destroy(struct mach *m)
 {
+	for (int i = 0; i < 256; i++) {
+		struct kvm_parked *p = &m->kvm.parked[i];
+
+		if (p->fd > 0) {
+			munmap(p->run, kvm_run_size);
+			close(p->fd);
+		}
+	}
 	close(m->kvm.fd);
 }
 

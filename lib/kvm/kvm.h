@@ -37,9 +37,17 @@ struct kvm_mmio_rec {
 	bool write;
 };
 
+/* KVM keeps a VCPU until its VM goes: a destroyed one waits here for reuse. */
+struct kvm_parked {
+	int fd;			/* 0: none (fds 0-2 are never a VCPU's) */
+	struct kvm_run *run;
+	bool has_run;
+};
+
 struct kvm_mach {
 	int fd;
 	uint64_t slots[KVM_MAX_SLOTS / 64];	/* bitmap of used slots */
+	struct kvm_parked parked[256];
 };
 
 enum kvm_pending {
@@ -52,7 +60,6 @@ enum kvm_pending {
 struct kvm_vcpu {
 	int fd;
 	struct kvm_run *run;
-	size_t run_size;
 	volatile pid_t tid;	/* thread inside KVM_RUN, for the stop kick */
 
 	enum kvm_pending pending;

@@ -287,21 +287,30 @@ fpu_set(struct vcpu *v, const struct fxsave *fx)
 int
 kvm_vcpu_create(struct vcpu *v)
 {
+	struct kvm_parked *p = &v->mach->kvm.parked[v->id];
 	struct kvm_vcpu *k = &v->kvm;
 	struct kvm_run *run;
 	int fd, r;
 
-	fd = kvm_ioctl(v->mach->kvm.fd, KVM_CREATE_VCPU, (void *)(long)v->id);
-	if (fd < 0)
-		return fd == -EEXIST ? -EBUSY : fd;
-	run = mmap(NULL, kvm_run_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (run == MAP_FAILED) {
-		close(fd);
-		return -ENOMEM;
+	if (p->fd > 0) {
+		fd = p->fd;
+		run = p->run;
+		k->has_run = p->has_run;
+		p->fd = 0;
+	} else {
+		fd = kvm_ioctl(v->mach->kvm.fd, KVM_CREATE_VCPU,
+		    (void *)(long)v->id);
+		if (fd < 0)
+			return fd == -EEXIST ? -EBUSY : fd;
+		run = mmap(NULL, kvm_run_size, PROT_READ | PROT_WRITE,
+		    MAP_SHARED, fd, 0);
+		if (run == MAP_FAILED) {
+			close(fd);
+			return -ENOMEM;
+		}
 	}
 	k->fd = fd;
 	k->run = run;
-	k->run_size = kvm_run_size;
 	k->cpuid_dirty = true;
 	k->xsave = aligned_alloc(64, sizeof(*k->xsave));
 	if (k->xsave == NULL) {
@@ -319,16 +328,26 @@ kvm_vcpu_create(struct vcpu *v)
 		kvm_vcpu_destroy(v);
 		return r;
 	}
+	/* A reused VCPU forgets the events of its previous life. */
+	memset(&run->s.regs.events, 0, sizeof(run->s.regs.events));
+	run->s.regs.events.flags = KVM_VCPUEVENT_VALID_NMI_PENDING |
+	    KVM_VCPUEVENT_VALID_SHADOW;
+	run->kvm_dirty_regs = KVM_SYNC_X86_EVENTS;
 	run->kvm_valid_regs = KVM_SYNC_X86_VALID_FIELDS;
+	run->immediate_exit = 0;
+	run->request_interrupt_window = 0;
 	return 0;
 }
 
 void
 kvm_vcpu_destroy(struct vcpu *v)
 {
+	struct kvm_parked *p = &v->mach->kvm.parked[v->id];
+
 	free(v->kvm.xsave);
-	munmap(v->kvm.run, v->kvm.run_size);
-	close(v->kvm.fd);
+	p->fd = v->kvm.fd;
+	p->run = v->kvm.run;
+	p->has_run = v->kvm.has_run;
 }
 
 /* KVM refuses a new CPUID table once the VCPU has run (Linux >= 5.16). */

@@ -26,7 +26,7 @@ $(B)/tests/test_x86_%.o: tests/test_x86_%.c
 	@echo "  CC      $<"
 	$(Q)$(CC) $(ALL_CFLAGS) $(X86_TCFLAGS) -c -o $@ $<
 
-$(X86_TESTS): %: %.o $(B)/tests/test_x86_guest.o $(X86_LIB) $(B)/tests/t.o
+$(X86_TESTS): %: %.o $(B)/tests/test_x86_guest.o $(X86_LIB) $(T_HARNESS)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^
 

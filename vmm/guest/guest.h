@@ -96,7 +96,7 @@ __attribute__((noreturn)) void halt(void);
 
 /* console.c: COM1, polled output, interrupt-driven input. */
 void uart_init(void);
-void uart_irq(void);
+void uart_rx_enable(void);	/* once the I/O APIC is in use */
 int uart_getc(void);
 void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -122,7 +122,8 @@ typedef void (*irq_handler)(void);
 
 extern volatile unsigned pit_ticks;
 
-void idt_load(void);
+void idt_init(void);		/* BSP: fill and load */
+void idt_load(void);		/* APs */
 void lapic_init(void);
 uint8_t lapic_id(void);
 uint32_t lapic_read(unsigned reg);

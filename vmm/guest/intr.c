@@ -62,15 +62,19 @@ idt_load(void)
 		uint64_t base;
 	} __attribute__((packed)) idtr = { sizeof(idt) - 1, (uint64_t)idt };
 
-	/* The BSP fills it once, before any AP runs. */
-	if (idt[0].attr == 0)
-		for (int v = 0; v < 256; v++) {
-			uint64_t a = (uint64_t)isr_stubs + 16 * v;
-
-			idt[v] = (struct idt_gate){ a, SEL_CODE64, 0, GATE_INTR,
-			    a >> 16, a >> 32, 0 };
-		}
 	__asm__ volatile("lidt %0" : : "m"(idtr));
+}
+
+void
+idt_init(void)
+{
+	for (int v = 0; v < 256; v++) {
+		uint64_t a = (uint64_t)isr_stubs + 16 * v;
+
+		idt[v] = (struct idt_gate){ a, SEL_CODE64, 0, GATE_INTR,
+		    a >> 16, a >> 32, 0 };
+	}
+	idt_load();
 }
 
 void

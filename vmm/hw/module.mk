@@ -17,6 +17,6 @@ $(B)/tests/test_hw_%.o: CPPFLAGS_tests += -Ivmm
 
 # The harness object by path: tests/module.mk, which names it T_HARNESS, is
 # read after this file.
-$(HW_TESTS): $(B)/tests/%: $(B)/tests/%.o $(B)/tests/t.o $(HW_LIB)
+$(HW_TESTS): $(B)/tests/%: $(B)/tests/%.o $(T_HARNESS) $(HW_LIB)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^
