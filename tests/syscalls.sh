@@ -16,13 +16,14 @@ fi
 
 # strace -c's last line: "100.00  seconds  usecs/call  calls  [errors]  total".
 calls() {
+	rm -rf "$LIBNVMM_RUNDIR"/*
 	strace -f -qq -c -o "$tmp" "$prog" "$1" "$2" >/dev/null 2>&1 || return 1
 	awk '$NF == "total" { print $4 }' "$tmp"
 }
 
 tmp=$(mktemp)
-# A private machine registry: other processes' machines can't change the
-# setup's syscall count between the two runs.
+# A private, empty machine registry for each run, so that the setup's
+# syscalls are the same in both.
 LIBNVMM_RUNDIR=$(mktemp -d)
 export LIBNVMM_RUNDIR
 trap 'rm -rf "$tmp" "$LIBNVMM_RUNDIR"' EXIT
