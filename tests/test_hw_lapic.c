@@ -120,7 +120,7 @@ TEST(lapic_priority_and_eoi_order)
 	wr(&l, LAPIC_EOI, 0);
 	T_EQ(rd(&l, LAPIC_ISR + 0x20), 0);
 	T_EQ(lapic_pending(&l), 0x45);
-	T_EQ(neois, 0);				/* edge vectors: no I/O APIC EOI */
+	T_EQ(neois, 0);				/* edge: no I/O APIC EOI */
 }
 
 TEST(lapic_tpr_masks)

@@ -120,7 +120,7 @@ TEST(pic_priority_and_nesting)
 	pulse(&pic, 3);
 	pulse(&pic, 1);
 	T_EQ(pic_ack(&pic), 0x31);
-	T_EQ(int_level, 0);		/* IRQ 3 waits behind IRQ 1 in service */
+	T_EQ(int_level, 0);		/* IRQ 3 waits behind IRQ 1 */
 	pulse(&pic, 0);
 	T_EQ(int_level, 1);		/* IRQ 0 nests above it */
 	T_EQ(pic_ack(&pic), 0x30);

@@ -73,7 +73,7 @@ TEST(pit_mode2_periodic_irq)
 	setup(&pit);
 	T_EQ(pit_next_deadline(&pit), HW_NO_DEADLINE);
 	at_tick(1000);
-	program(&pit, 0, 0x04, 1193);		/* Linux's HZ=1000 setup: 0x34 */
+	program(&pit, 0, 0x04, 1193);		/* Linux, HZ=1000: 0x34 */
 	T_EQ(pit_next_deadline(&pit), hw_ticks_to_ns(2193, PIT_HZ));
 	pit_advance(&pit, hw_ticks_to_ns(2193, PIT_HZ) - 1);
 	T_EQ(irq_pulses, 0);
@@ -103,17 +103,17 @@ TEST(pit_mode3_square_wave)
 	struct pit pit;
 
 	setup(&pit);
-	pit_port61_write(&pit, 0, 1, PORT61_GATE2);
+	pit_port61_write(&pit, 0, 1, PIT_PORT61_GATE2);
 	at_tick(50);
 	program(&pit, 2, 0x06, 1000);
 	at_tick(50 + 499);
-	T_EQ(pit_port61_read(&pit, 0, 1) & PORT61_OUT2, PORT61_OUT2);
+	T_EQ(pit_port61_read(&pit, 0, 1) & PIT_PORT61_OUT2, PIT_PORT61_OUT2);
 	at_tick(50 + 500);
-	T_EQ(pit_port61_read(&pit, 0, 1) & PORT61_OUT2, 0);
+	T_EQ(pit_port61_read(&pit, 0, 1) & PIT_PORT61_OUT2, 0);
 	at_tick(50 + 999);
-	T_EQ(pit_port61_read(&pit, 0, 1) & PORT61_OUT2, 0);
+	T_EQ(pit_port61_read(&pit, 0, 1) & PIT_PORT61_OUT2, 0);
 	at_tick(50 + 1000);
-	T_EQ(pit_port61_read(&pit, 0, 1) & PORT61_OUT2, PORT61_OUT2);
+	T_EQ(pit_port61_read(&pit, 0, 1) & PIT_PORT61_OUT2, PIT_PORT61_OUT2);
 	/* Counts down by two per tick, each half period. */
 	at_tick(50 + 100);
 	T_EQ(read_word(&pit, 2), 800);
@@ -138,17 +138,18 @@ TEST(pit_linux_tsc_calibration)
 	setup(&pit);
 	at_tick(7);
 	p61 = pit_port61_read(&pit, 0, 1);
-	T_EQ(p61 & PORT61_OUT2, 0);
-	pit_port61_write(&pit, 0, 1, (p61 & ~PORT61_SPEAKER) | PORT61_GATE2);
+	T_EQ(p61 & PIT_PORT61_OUT2, 0);
+	pit_port61_write(&pit, 0, 1,
+	    (p61 & ~PIT_PORT61_SPEAKER) | PIT_PORT61_GATE2);
 	outb(&pit, 3, 0xB0);
 	outb(&pit, 2, 11931 & 0xFF);
-	T_EQ(pit_port61_read(&pit, 0, 1) & PORT61_OUT2, 0);
+	T_EQ(pit_port61_read(&pit, 0, 1) & PIT_PORT61_OUT2, 0);
 	outb(&pit, 2, 11931 >> 8);
 	at_tick(7 + 11930);
-	T_EQ(pit_port61_read(&pit, 0, 1) & PORT61_OUT2, 0);
+	T_EQ(pit_port61_read(&pit, 0, 1) & PIT_PORT61_OUT2, 0);
 	T_EQ(read_word(&pit, 2), 1);
 	at_tick(7 + 11931);
-	T_EQ(pit_port61_read(&pit, 0, 1) & PORT61_OUT2, PORT61_OUT2);
+	T_EQ(pit_port61_read(&pit, 0, 1) & PIT_PORT61_OUT2, PIT_PORT61_OUT2);
 	T_EQ(read_word(&pit, 2), 0);
 	at_tick(7 + 11932);
 	T_EQ(read_word(&pit, 2), 0xFFFF);	/* wraps after terminal count */
@@ -163,7 +164,7 @@ TEST(pit_linux_tsc_calibration)
 	pit_port61_write(&pit, 0, 1, 0);
 	at_tick(200000);
 	T_EQ(read_word(&pit, 2), 0xFFFF - 256 * 3 - 10);
-	pit_port61_write(&pit, 0, 1, PORT61_GATE2);
+	pit_port61_write(&pit, 0, 1, PIT_PORT61_GATE2);
 	at_tick(200000 + 5);
 	T_EQ(read_word(&pit, 2), 0xFFFF - 256 * 3 - 15);
 }
@@ -207,7 +208,7 @@ TEST(pit_read_back)
 	outb(&pit, 3, 0xDA);
 	at_tick(400);
 	T_EQ(read_word(&pit, 0), 300 - (309 % 300));
-	T_EQ(read_word(&pit, 2), 40);		/* gate 2 is low: not counting */
+	T_EQ(read_word(&pit, 2), 40);		/* gate 2 low: held */
 }
 
 TEST(pit_byte_access_modes)
@@ -297,38 +298,38 @@ TEST(pit_gate_modes_2_and_1)
 	program(&pit, 2, 0x04, 100);		/* gate low: held, OUT high */
 	at_tick(1000);
 	T_EQ(read_word(&pit, 2), 100);
-	T_EQ(pit_port61_read(&pit, 0, 1) & PORT61_OUT2, PORT61_OUT2);
-	pit_port61_write(&pit, 0, 1, PORT61_GATE2);
+	T_EQ(pit_port61_read(&pit, 0, 1) & PIT_PORT61_OUT2, PIT_PORT61_OUT2);
+	pit_port61_write(&pit, 0, 1, PIT_PORT61_GATE2);
 	at_tick(1099);
-	T_EQ(pit_port61_read(&pit, 0, 1) & PORT61_OUT2, 0);
+	T_EQ(pit_port61_read(&pit, 0, 1) & PIT_PORT61_OUT2, 0);
 	at_tick(1050);
 	pit_port61_write(&pit, 0, 1, 0);
-	pit_port61_write(&pit, 0, 1, PORT61_GATE2);	/* reloads */
+	pit_port61_write(&pit, 0, 1, PIT_PORT61_GATE2);	/* reloads */
 	at_tick(1060);
 	T_EQ(read_word(&pit, 2), 90);
 	/* Mode 1 waits for a gate edge, then OUT is low for the count. */
 	program(&pit, 2, 0x02, 50);
-	T_EQ(pit_port61_read(&pit, 0, 1) & PORT61_OUT2, PORT61_OUT2);
+	T_EQ(pit_port61_read(&pit, 0, 1) & PIT_PORT61_OUT2, PIT_PORT61_OUT2);
 	at_tick(2000);
 	T_EQ(read_word(&pit, 2), 50);
 	pit_port61_write(&pit, 0, 1, 0);
-	pit_port61_write(&pit, 0, 1, PORT61_GATE2);
-	T_EQ(pit_port61_read(&pit, 0, 1) & PORT61_OUT2, 0);
+	pit_port61_write(&pit, 0, 1, PIT_PORT61_GATE2);
+	T_EQ(pit_port61_read(&pit, 0, 1) & PIT_PORT61_OUT2, 0);
 	at_tick(2049);
 	T_EQ(read_word(&pit, 2), 1);
-	T_EQ(pit_port61_read(&pit, 0, 1) & PORT61_OUT2, 0);
+	T_EQ(pit_port61_read(&pit, 0, 1) & PIT_PORT61_OUT2, 0);
 	at_tick(2050);
-	T_EQ(pit_port61_read(&pit, 0, 1) & PORT61_OUT2, PORT61_OUT2);
+	T_EQ(pit_port61_read(&pit, 0, 1) & PIT_PORT61_OUT2, PIT_PORT61_OUT2);
 	/* Mode 5: the strobe comes a count after the trigger. */
 	program(&pit, 2, 0x0A, 20);
 	pit_port61_write(&pit, 0, 1, 0);
-	pit_port61_write(&pit, 0, 1, PORT61_GATE2);
+	pit_port61_write(&pit, 0, 1, PIT_PORT61_GATE2);
 	at_tick(2069);
-	T_EQ(pit_port61_read(&pit, 0, 1) & PORT61_OUT2, PORT61_OUT2);
+	T_EQ(pit_port61_read(&pit, 0, 1) & PIT_PORT61_OUT2, PIT_PORT61_OUT2);
 	at_tick(2070);
-	T_EQ(pit_port61_read(&pit, 0, 1) & PORT61_OUT2, 0);
+	T_EQ(pit_port61_read(&pit, 0, 1) & PIT_PORT61_OUT2, 0);
 	at_tick(2071);
-	T_EQ(pit_port61_read(&pit, 0, 1) & PORT61_OUT2, PORT61_OUT2);
+	T_EQ(pit_port61_read(&pit, 0, 1) & PIT_PORT61_OUT2, PIT_PORT61_OUT2);
 }
 
 TEST(pit_port61_bits)

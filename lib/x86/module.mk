@@ -49,7 +49,8 @@ fuzz: $(X86_FUZZ)
 	$(Q)for f in $(X86_FUZZ); do \
 		echo "  FUZZ    $$f ($(FUZZ_TIME) s)"; \
 		mkdir -p $$f.corpus && \
-		$$f -max_total_time=$(FUZZ_TIME) -print_final_stats=1 $$f.corpus \
+		$$f -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+			-artifact_prefix=$$f. $$f.corpus \
 			>$$f.log 2>&1 || { tail -n 50 $$f.log; exit 1; }; \
 		grep -E '^(#[0-9]+.*DONE|stat::number_of_executed_units)' $$f.log; \
 	done

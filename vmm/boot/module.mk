@@ -11,7 +11,6 @@ TEST_BOOT_OBJS := $(addprefix $(B)/tests/,test_boot.o test_boot_bzimage.o \
     test_boot_elf.o)
 TESTS += $(B)/tests/test_boot
 
-# $(T_HARNESS) is T_HARNESS, which tests/module.mk defines after us.
 $(B)/tests/test_boot: $(TEST_BOOT_OBJS) $(T_HARNESS) $(BOOT_LIB)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^

@@ -117,6 +117,10 @@ acpi_init(uint64_t rsdp)
 		return false;
 	}
 	parse_madt(madt);
+	if (acpi.ioapic_base == 0) {
+		kprintf("acpi: no I/O APIC\n");
+		return false;
+	}
 	acpi.slp_typ_s5 = -1;
 	fadt = find_table(rsdp, "FACP");
 	if (fadt != 0) {

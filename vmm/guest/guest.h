@@ -7,6 +7,7 @@
 #define VMM_GUEST_GUEST_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "../pc.h"

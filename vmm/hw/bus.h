@@ -61,7 +61,8 @@ bus_get(const void *data, unsigned size)
 {
 	uint64_t val = 0;
 
-	memcpy(&val, data, size > 8 ? 8 : size);	/* x86 hosts: little endian */
+	/* x86 hosts: little endian, like the guest. */
+	memcpy(&val, data, size > 8 ? 8 : size);
 	return val;
 }
 

@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #define HW_NS_PER_SEC	1000000000ULL
-#define HW_NO_DEADLINE	UINT64_MAX	/* "no timer armed" from *_next_deadline() */
+#define HW_NO_DEADLINE	UINT64_MAX	/* from *_next_deadline(): none armed */
 
 /* Monotonic nanoseconds: CLOCK_MONOTONIC in nvmm-run, a variable in tests. */
 struct hw_clock {
@@ -43,8 +43,9 @@ hw_ns_to_ticks(uint64_t ns, uint64_t hz)
 static inline uint64_t
 hw_ticks_to_ns(uint64_t ticks, uint64_t hz)
 {
-	unsigned __int128 ns = ((unsigned __int128)ticks * HW_NS_PER_SEC + hz - 1) / hz;
+	unsigned __int128 ns = (unsigned __int128)ticks * HW_NS_PER_SEC;
 
+	ns = (ns + hz - 1) / hz;
 	return ns > UINT64_MAX ? UINT64_MAX : (uint64_t)ns;
 }
 
@@ -93,10 +94,10 @@ enum apic_shorthand {
 struct apic_msg {
 	uint8_t vector;
 	uint8_t delivery;	/* enum apic_delivery */
-	uint8_t shorthand;	/* enum apic_shorthand; APIC_SH_NONE from an I/O APIC */
+	uint8_t shorthand;	/* enum apic_shorthand; none from an I/O APIC */
 	bool logical;		/* destination mode */
 	bool level;		/* trigger mode */
-	uint8_t dest;		/* APIC ID, or a logical destination; 0xFF: all */
+	uint8_t dest;		/* APIC ID or logical destination; 0xFF: all */
 	uint8_t source;		/* the sender's APIC ID, for the shorthands */
 };
 

@@ -1,8 +1,18 @@
 /* xAPIC local APIC. */
 #include "lapic.h"
 
+/* LVT entries in register order, from LAPIC_LVT_TIMER on. */
+enum {
+	LVT_TIMER,
+	LVT_THERMAL,
+	LVT_PERF,
+	LVT_LINT0,
+	LVT_LINT1,
+	LVT_ERROR,
+};
+
 /* Writable bits of each LVT entry: vector, mode, polarity, trigger, mask. */
-static const uint32_t lvt_writable[LVT_COUNT] = {
+static const uint32_t lvt_writable[LAPIC_NLVT] = {
 	[LVT_TIMER] = 0x300FF,
 	[LVT_THERMAL] = 0x107FF,
 	[LVT_PERF] = 0x107FF,
@@ -138,7 +148,7 @@ lapic_reset(struct lapic *lapic)
 		.eoi = old.eoi,
 		.opaque = old.opaque,
 	};
-	for (int i = 0; i < LVT_COUNT; i++)
+	for (int i = 0; i < LAPIC_NLVT; i++)
 		lapic->lvt[i] = LAPIC_LVT_MASKED;
 }
 
@@ -330,7 +340,7 @@ lapic_write(struct lapic *l, unsigned offset, unsigned size, uint32_t val)
 	case LAPIC_SVR:
 		l->svr = val & 0x3FF;
 		if (!sw_enabled(l))
-			for (int i = 0; i < LVT_COUNT; i++)
+			for (int i = 0; i < LAPIC_NLVT; i++)
 				l->lvt[i] |= LAPIC_LVT_MASKED;
 		break;
 	case LAPIC_ESR:		/* a write makes the latched errors readable */

@@ -62,18 +62,10 @@
 
 /* lapic_take_events() bits. */
 #define LAPIC_EV_NMI	0x1
-#define LAPIC_EV_INIT	0x2	/* the LAPIC has reset; the VCPU waits for SIPI */
+#define LAPIC_EV_INIT	0x2	/* LAPIC reset; the VCPU waits for SIPI */
 #define LAPIC_EV_SIPI	0x4
 
-enum {
-	LVT_TIMER,
-	LVT_THERMAL,
-	LVT_PERF,
-	LVT_LINT0,
-	LVT_LINT1,
-	LVT_ERROR,
-	LVT_COUNT,
-};
+#define LAPIC_NLVT	6	/* timer, thermal, perf, LINT0, LINT1, error */
 
 /* 256 vectors, one bit each: IRR, ISR, TMR. */
 struct apic_bits {
@@ -84,7 +76,7 @@ typedef void lapic_eoi_fn(void *opaque, uint8_t vector);
 
 struct lapic {
 	uint32_t id, tpr, ldr, dfr, svr, esr, esr_pending;
-	uint32_t icr_lo, icr_hi, lvt[LVT_COUNT], timer_icr, timer_dcr;
+	uint32_t icr_lo, icr_hi, lvt[LAPIC_NLVT], timer_icr, timer_dcr;
 	struct apic_bits irr, isr, tmr;
 	uint64_t timer_start;	/* ns at which the initial count was written */
 	uint64_t timer_seen;	/* expiries up to here were delivered */

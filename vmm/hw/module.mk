@@ -15,8 +15,6 @@ $(HW_LIB): $(HW_OBJS)
 
 $(B)/tests/test_hw_%.o: CPPFLAGS_tests += -Ivmm
 
-# The harness object by path: tests/module.mk, which names it T_HARNESS, is
-# read after this file.
 $(HW_TESTS): $(B)/tests/%: $(B)/tests/%.o $(T_HARNESS) $(HW_LIB)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^

@@ -26,7 +26,7 @@ struct pic_chip {
 	uint8_t elcr, elcr_mask;
 	uint8_t base;		/* ICW2: vector of line 0 */
 	uint8_t prio;		/* the line with the highest priority */
-	uint8_t icw_step;	/* next ICW expected (2-4), 0 once initialized */
+	uint8_t icw_step;	/* the next ICW expected (2-4), or 0 */
 	bool icw4, single, auto_eoi, rotate_aeoi, sfnm;
 	bool special_mask, read_isr, poll;
 };

@@ -163,7 +163,8 @@ control(struct pit *pit, uint8_t val, uint64_t t)
 	struct pit_channel *c;
 	unsigned sel = val >> 6;
 
-	if (sel == 3) {		/* read-back: bits 5/4 clear latch count/status */
+	/* Read-back: bit 5 clear latches counts, bit 4 clear the status. */
+	if (sel == 3) {
 		for (unsigned i = 0; i < 3; i++) {
 			if (!(val & (2u << i)))
 				continue;
@@ -292,10 +293,11 @@ pit_port61_read8(void *dev, unsigned offset)
 {
 	struct pit *pit = dev;
 	uint64_t ns = hw_now(pit->clock);
+	bool out2 = out(&pit->ch[2], hw_ns_to_ticks(ns, PIT_HZ));
 
 	(void)offset;
-	return pit->port61 | ((ns / 15085) & 1 ? PORT61_REFRESH : 0) |
-	    (out(&pit->ch[2], hw_ns_to_ticks(ns, PIT_HZ)) ? PORT61_OUT2 : 0);
+	return pit->port61 | ((ns / 15085) & 1 ? PIT_PORT61_REFRESH : 0) |
+	    (out2 ? PIT_PORT61_OUT2 : 0);
 }
 
 static void
@@ -306,7 +308,7 @@ pit_port61_write8(void *dev, unsigned offset, uint8_t val)
 	(void)offset;
 	/* Bits 2-3 (parity and I/O check enables) only read back. */
 	pit->port61 = val & 0x0F;
-	set_gate(&pit->ch[2], val & PORT61_GATE2, ticks_now(pit));
+	set_gate(&pit->ch[2], val & PIT_PORT61_GATE2, ticks_now(pit));
 }
 
 uint32_t

@@ -18,10 +18,10 @@
 #define PIT_HZ		1193182
 #define PIT_NREGS	4	/* counters 0-2, then the control word */
 
-#define PORT61_GATE2	0x01
-#define PORT61_SPEAKER	0x02
-#define PORT61_REFRESH	0x10	/* toggles every 15.085 us */
-#define PORT61_OUT2	0x20
+#define PIT_PORT61_GATE2	0x01
+#define PIT_PORT61_SPEAKER	0x02
+#define PIT_PORT61_REFRESH	0x10	/* toggles every 15.085 us */
+#define PIT_PORT61_OUT2	0x20
 
 struct pit_channel {
 	uint32_t count;		/* reload value in ticks: 1-65536 */
@@ -32,7 +32,7 @@ struct pit_channel {
 	uint8_t lsb;		/* first byte of an LSB-MSB write */
 	uint8_t mode, access, status;
 	bool bcd, gate;
-	bool counting;		/* a count is loaded (and, modes 1/5, triggered) */
+	bool counting;		/* loaded and, in modes 1 and 5, triggered */
 	bool loaded;		/* a count was written since the control word */
 	bool null_count, latched, status_latched, read_msb, write_msb;
 };

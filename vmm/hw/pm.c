@@ -39,7 +39,8 @@ pm_read(struct pm *pm, unsigned offset, unsigned size)
 		[PM_STS] = pm->sts, [PM_STS + 1] = pm->sts >> 8,
 		[PM_EN] = pm->en, [PM_EN + 1] = pm->en >> 8,
 		[PM_CNT] = pm->cnt, [PM_CNT + 1] = pm->cnt >> 8,
-		[PM_TMR] = tmr, [PM_TMR + 1] = tmr >> 8, [PM_TMR + 2] = tmr >> 16,
+		[PM_TMR] = tmr, [PM_TMR + 1] = tmr >> 8,
+		[PM_TMR + 2] = tmr >> 16,
 	};
 
 	return hw_read_bytes(image_read8, img, offset, size, PM_BLOCK_LEN);

@@ -91,6 +91,14 @@ seconds(const struct rtc *rtc, uint64_t now)
 	return rtc->base_sec + (now - rtc->base_ns) / HW_NS_PER_SEC;
 }
 
+/* UIP warns of the update at each second: up in its last 244 us. */
+static bool
+uip(const struct rtc *rtc, uint64_t now)
+{
+	return !held(rtc) && (now - rtc->base_ns) % HW_NS_PER_SEC >=
+	    HW_NS_PER_SEC - UIP_NS;
+}
+
 /* Periodic rate as a shift of 32.768 kHz cycles, 0 if off. */
 static unsigned
 period_shift(const struct rtc *rtc)
@@ -162,11 +170,7 @@ data_read(struct rtc *rtc)
 		clock_to_cmos(rtc, seconds(rtc, now));
 	switch (i) {
 	case RTC_REG_A:
-		v = rtc->cmos[i];
-		if (!held(rtc) &&
-		    (now - rtc->base_ns) % HW_NS_PER_SEC >= HW_NS_PER_SEC - UIP_NS)
-			v |= RTC_A_UIP;
-		return v;
+		return rtc->cmos[i] | (uip(rtc, now) ? RTC_A_UIP : 0);
 	case RTC_REG_C:		/* reading acknowledges the interrupt */
 		update_flags(rtc, now);
 		v = rtc->cmos[i];

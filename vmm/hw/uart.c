@@ -68,7 +68,7 @@ set_modem_inputs(struct uart *u, uint8_t in)
 	uint8_t delta = (changed >> 4) &
 	    (UART_MSR_DCTS | UART_MSR_DDSR | UART_MSR_DDCD);
 
-	if (old & ~in & UART_MSR_RI)		/* RI reports its falling edge */
+	if (old & ~in & UART_MSR_RI)	/* RI reports its falling edge */
 		delta |= UART_MSR_TERI;
 	u->msr = in | (u->msr & 0x0F) | delta;
 }

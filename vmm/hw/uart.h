@@ -78,7 +78,7 @@ struct uart {
 	uint8_t rx[UART_FIFO_SIZE];
 	unsigned rx_head, rx_count;
 	uint8_t ier, fcr, lcr, mcr, lsr, msr, scr, dll, dlm;
-	bool thre_pending;	/* the THRE interrupt, until an IIR read shows it */
+	bool thre_pending;	/* THRE interrupt, until an IIR read shows it */
 	struct hw_irq irq;
 	uart_tx_fn *tx;
 	void *opaque;
