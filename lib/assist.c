@@ -116,12 +116,6 @@ fetch(struct mach *m, const struct nvmm_x64_state *st,
 	return n;
 }
 
-static uint64_t
-addr_mask(unsigned size)
-{
-	return size == 8 ? ~0ULL : (1ULL << (size * 8)) - 1;
-}
-
 bool
 assist_io_exit(struct vcpu *v, struct nvmm_x86_exit_io *io,
     bool out_emulated)
@@ -129,7 +123,7 @@ assist_io_exit(struct vcpu *v, struct nvmm_x86_exit_io *io,
 	const struct nvmm_x64_state *st = &v->comm->state;
 	uint8_t insn[X86_INSN_MAX];
 	struct nvmm_x86_exit_io d;
-	bool match, unfinished;
+	bool match;
 	int n;
 
 	n = fetch(v->mach, st, insn);
@@ -137,24 +131,40 @@ assist_io_exit(struct vcpu *v, struct nvmm_x86_exit_io *io,
 		n = x86_decode_io(st, insn, (size_t)n, &d);
 	match = n > 0 && d.in == io->in && d.operand_size == io->operand_size &&
 	    (d.str || d.port == io->port);
-	/* A string batch KVM did while RCX is not yet zero stays at RIP. */
-	unfinished = match && d.str && d.rep &&
-	    (st->gprs[NVMM_X64_GPR_RCX] & addr_mask(d.address_size)) != 0;
-	if (match && (io->in || unfinished || (!d.str && !out_emulated))) {
+	/*
+	 * An IN waits at RIP for its data; so does an OUT on hardware
+	 * virtualization. KVM's emulator has done a string OUT's batch, and
+	 * stays at a REP OUTS until its count is out.
+	 */
+	if (match && (io->in || (d.str && d.rep) || (!d.str && !out_emulated))) {
 		io->seg = d.seg;
 		io->address_size = d.address_size;
 		io->rep = d.rep;
 		io->str = d.str;
 		io->npc = d.npc;
-		return !io->in && (d.str || out_emulated);
+		return !io->in && d.str;
 	}
-	/* KVM already executed this OUT: RIP is past it. */
+	/* Otherwise KVM's emulator already executed the OUT: RIP is past it. */
 	io->seg = -1;
-	io->address_size = st->segs[NVMM_X64_SEG_CS].attrib.l ? 8 :
-	    st->segs[NVMM_X64_SEG_CS].attrib.def ? 4 : 2;
+	io->address_size = x86_code_size(st);
 	io->rep = io->str = false;
 	io->npc = st->gprs[NVMM_X64_GPR_RIP];
 	return !io->in;
+}
+
+#define RFLAGS_RF	(1ULL << 16)
+
+/*
+ * KVM leaves a REP string instruction whose count ran out at its RIP, and
+ * finishes it when the guest runs again: NVMM shows it finished now.
+ */
+static void
+rep_finished(struct nvmm_x64_state *st, unsigned adsize, uint64_t npc)
+{
+	if ((st->gprs[NVMM_X64_GPR_RCX] & x86_mask(adsize)) != 0)
+		return;
+	st->gprs[NVMM_X64_GPR_RIP] = npc;
+	st->gprs[NVMM_X64_GPR_RFLAGS] &= ~RFLAGS_RF;
 }
 
 static int
@@ -206,10 +216,13 @@ nvmm_assist_io(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu)
 	a.kvm_data = kvm_vcpu_io_data(v, &count);
 	/* KVM did the OUT and its registers: only the device is left. */
 	if (v->kvm.executed) {
+		const struct nvmm_x86_exit_io *io = &vcpu->exit->u.io;
+
 		for (uint32_t i = 0; i < count; i++)
-			assist_io_cb(&a, a.kvm_data +
-			    (size_t)i * vcpu->exit->u.io.operand_size,
-			    vcpu->exit->u.io.operand_size);
+			assist_io_cb(&a, a.kvm_data + (size_t)i * io->operand_size,
+			    io->operand_size);
+		if (io->rep)
+			rep_finished(&v->comm->state, io->address_size, io->npc);
 		return 0;
 	}
 	const struct x86_guest g = { &a, guest_ram, assist_mmio };
@@ -239,13 +252,18 @@ nvmm_assist_mem(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu)
 	if (r < 0)
 		return nvmm_ret(r);
 	kvm_vcpu_mmio_data(v, &gpa, &data, &len, &write);
-	/* KVM's emulator did the write and moved RIP: only the device is left. */
-	if (v->kvm.executed) {
-		assist_mmio(&a, gpa, true, data, len);
-		return 0;
-	}
 	st = &v->comm->state;
 	n = fetch(a.m, st, insn);
+	/* KVM's emulator did the write and moved RIP: only the device is left. */
+	if (v->kvm.executed) {
+		struct x86_insn d;
+
+		assist_mmio(&a, gpa, true, data, len);
+		if (n > 0 && x86_decode(st, insn, (size_t)n, &d) == 0 && d.rep &&
+		    (d.flags & (X86_D_SI | X86_D_DI)))
+			rep_finished(st, d.adsize, x86_next_rip(st, d.len));
+		return 0;
+	}
 	if (n < 0)
 		return nvmm_ret(n);
 	memcpy(gprs, st->gprs, sizeof(gprs));

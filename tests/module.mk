@@ -25,3 +25,10 @@ ifneq ($(SAN),1)
 TESTS += tests/syscalls.sh
 check-fast: $(B)/tests/syscount
 endif
+
+$(B)/tests/test_assist: $(B)/tests/test_assist.o $(B)/tests/assist_cases.o \
+		$(B)/tests/oracle.o $(T_VM) $(T_HARNESS) $(LIBNVMM_A)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ -lpthread
+
+TESTS += $(B)/tests/test_assist

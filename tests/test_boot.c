@@ -300,7 +300,7 @@ check_fadt(const uint8_t *f, uint64_t dsdt)
 	T_EQ(rd(f + 96, 2), 101);		/* no C2 */
 	T_EQ(rd(f + 98, 2), 1001);		/* no C3 */
 	T_EQ(rd(f + 100, 8), 0);		/* flush, duty, alarms */
-	T_EQ(f[108], 0);			/* no CENTURY */
+	T_EQ(f[108], 0x32);			/* CENTURY */
 	T_EQ(rd(f + 109, 2), 0x5);		/* legacy devices, no VGA */
 	T_EQ(rd(f + 112, 4), 0x435);		/* FADT flags */
 	check_gas(f + 116, 8, 1, 0xCF9);	/* RESET_REG */

@@ -40,9 +40,9 @@ bzimage(void)
 	wr(k + 0x22C, 4, 0x7FFFFFFF);		/* initrd_addr_max */
 	wr(k + 0x230, 4, 0x200000);		/* kernel_alignment */
 	k[0x234] = 1;				/* relocatable_kernel */
-	wr(k + 0x236, 2, 0x3);			/* XLF_KERNEL_64, ABOVE_4G */
+	wr(k + 0x236, 2, 0x3);			/* 64-bit, above 4 GiB */
 	wr(k + 0x238, 4, 2047);			/* cmdline_size */
-	wr(k + 0x23C, 4, 0x12345678);		/* hardware_subarch: junk */
+	wr(k + 0x23C, 4, 0x12345678);		/* hardware_subarch */
 	wr(k + 0x250, 8, 0xDEADBEEF);		/* setup_data: junk */
 	wr(k + 0x258, 8, PREF);			/* pref_address */
 	wr(k + 0x260, 4, INIT_SIZE);		/* init_size */
@@ -83,7 +83,7 @@ TEST(bz_loads_and_fills_zero_page)
 		T_EQ(zp[i], 0);
 	T_EQ(memcmp(zp + 0x1F1, k + 0x1F1, 0x210 - 0x1F1), 0);
 	T_EQ(zp[0x210], 0xFF);			/* type_of_loader */
-	T_EQ(zp[0x211], 0x81);			/* LOADED_HIGH|CAN_USE_HEAP */
+	T_EQ(zp[0x211], 0x81);			/* + CAN_USE_HEAP */
 	T_EQ(rd(zp + 0x212, 2), rd(k + 0x212, 2));
 	T_EQ(rd(zp + 0x214, 4), PREF);		/* code32_start */
 	T_EQ(rd(zp + 0x218, 4), 0x3FE7000);	/* ramdisk_image */
@@ -214,7 +214,7 @@ TEST(bz_fixed_kernel_loads_at_1_mib)
 
 	ram_new(32 * MiB);
 	k[0x234] = 0;
-	wr(k + 0x22C, 4, PREF + INIT_SIZE + 0x1FFF);	/* initrd_addr_max */
+	wr(k + 0x22C, 4, PREF + INIT_SIZE + 0x1FFF);	/* initrd max */
 	load_ok(k, IMAGE_SIZE, NULL, initrd, sizeof(initrd), &cpu);
 	check_loaded_at(k, 0x100000);
 	T_EQ(cpu.rip, 0x100200);
@@ -237,7 +237,8 @@ TEST(bz_initrd_below_initrd_addr_max)
 
 TEST(bz_initrd_above_4_gib)
 {
-	uint64_t size = 9 * MiB + 5, at = (4 * GiB + 64 * MiB - size) & ~0xFFFull;
+	uint64_t size = 9 * MiB + 5;
+	uint64_t at = (4 * GiB + 64 * MiB - size) & ~0xFFFull;
 	uint8_t *k = bzimage(), *initrd = malloc(size);
 	const uint8_t *zp;
 	struct boot_cpu cpu;
@@ -257,7 +258,7 @@ TEST(bz_initrd_above_4_gib)
 	T_EQ(zp[0x1E8], 8);
 	check_memmap(zp + 0x2D0, 20, 8);
 
-	wr(k + 0x236, 2, 0x1);			/* not XLF_CAN_BE_LOADED_ABOVE_4G */
+	wr(k + 0x236, 2, 0x1);			/* not above 4 GiB */
 	load_fails(k, IMAGE_SIZE, NULL, size, -ENOMEM,
 	    "initrd of 10 MiB does not fit in guest RAM beside the kernel");
 	free(initrd);

@@ -155,7 +155,7 @@ TEST(elf64_loads_with_start_info)
 	T_EQ(rd(si + 16, 8), 0);		/* modlist_paddr */
 	T_EQ(rd(si + 24, 8), PC_CMDLINE);
 	T_EQ(rd(si + 32, 8), PC_ACPI_TABLES);	/* rsdp_paddr */
-	T_EQ(rd(si + 40, 8), PC_PVH_START_INFO + 0x80);	/* memmap_paddr */
+	T_EQ(rd(si + 40, 8), PC_PVH_START_INFO + 0x80);	/* memmap */
 	T_EQ(rd(si + 48, 4), 7);		/* memmap_entries */
 	T_EQ(rd(si + 52, 4), 0);
 	check_memmap(gpa(PC_PVH_START_INFO + 0x80, 7 * 24), 24, 7);
@@ -292,7 +292,8 @@ static const struct bad bad_elves[] = {
 	{ 18, 2, EM_386, -ENOEXEC, "ELF machine 3 is not x86" },
 	{ 54, 2, 32, -ENOEXEC, "ELF program header size 32 is wrong" },
 	{ 56, 2, 0, -ENOEXEC, "ELF has no program headers" },
-	{ 56, 2, 0xFFFF, -ENOEXEC, "ELF program headers are outside the image" },
+	{ 56, 2, 0xFFFF, -ENOEXEC,
+	    "ELF program headers are outside the image" },
 	{ 32, 8, IMAGE_LEN - 56, -ENOEXEC,
 	    "ELF program headers are outside the image" },
 	{ 32, 8, UINT64_MAX, -ENOEXEC,
@@ -320,7 +321,8 @@ static const struct bad bad_elves[] = {
 	    "ELF note segment 2 is outside the image" },
 	{ PH(2) + PH_FILESZ, 8, UINT64_MAX, -ENOEXEC,
 	    "ELF note segment 2 is outside the image" },
-	{ PH(2) + PH_FILESZ, 8, 8, -ENOEXEC, "ELF note segment 2 is truncated" },
+	{ PH(2) + PH_FILESZ, 8, 8, -ENOEXEC,
+	    "ELF note segment 2 is truncated" },
 	{ PH(2) + PH_FILESZ, 8, 24 + 12, -ENOEXEC,
 	    "ELF note in segment 2 is larger than its segment" },
 	{ NOTE_OFF, 4, 0xFFFFFFFF, -ENOEXEC,

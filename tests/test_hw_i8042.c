@@ -4,8 +4,6 @@
 #include "hw/i8042.h"
 #include "pc.h"
 
-#define AUX_IRQ 12
-
 static int kbd_level, aux_level, resets;
 
 static void
@@ -14,7 +12,7 @@ on_irq(void *opaque, int line, int level)
 	(void)opaque;
 	if (line == PC_IRQ_KBD)
 		kbd_level = level;
-	if (line == AUX_IRQ)
+	if (line == PC_IRQ_MOUSE)
 		aux_level = level;
 }
 
@@ -29,7 +27,7 @@ on_request(void *opaque, enum hw_request req)
 static void
 setup(struct i8042 *k)
 {
-	i8042_init(k, on_irq, PC_IRQ_KBD, AUX_IRQ, on_request, NULL);
+	i8042_init(k, on_irq, PC_IRQ_KBD, PC_IRQ_MOUSE, on_request, NULL);
 }
 
 static uint8_t

@@ -73,6 +73,28 @@ TEST(virt_protected_mode_limits)
 	T_EQ(x86_read_virt(&f.g, &st, CS, 0xFFF, b, 1), 0);
 }
 
+TEST(virt_protected_mode_segment_types)
+{
+	uint8_t b = 0;
+
+	fake_init_pc(&f);
+	fake_prot32(&st);
+	/* Code: readable with R, never writable. */
+	T_EQ(x86_read_virt(&f.g, &st, CS, 0x1000, &b, 1), 0);
+	T_EQ(x86_write_virt(&f.g, &st, CS, 0x1000, &b, 1), -EFAULT);
+	st.segs[CS].attrib.type = 0x8;
+	T_EQ(x86_read_virt(&f.g, &st, CS, 0x1000, &b, 1), -EFAULT);
+	T_EQ(x86_fetch_insn(&f.g, &st, (uint8_t[X86_INSN_MAX]){ 0 }), 15);
+	/* Data: writable with W only. */
+	st.segs[DS].attrib.type = 0x1;
+	T_EQ(x86_read_virt(&f.g, &st, DS, 0x1000, &b, 1), 0);
+	T_EQ(x86_write_virt(&f.g, &st, DS, 0x1000, &b, 1), -EFAULT);
+	/* Real mode ignores the type. */
+	st.crs[NVMM_X64_CR_CR0] = 0;
+	T_EQ(x86_write_virt(&f.g, &st, DS, 0x1000, &b, 1), 0);
+	T_EQ(x86_read_virt(&f.g, &st, CS, 0x1000, &b, 1), 0);
+}
+
 TEST(virt_linear_wraps_at_4g_outside_long_mode)
 {
 	uint8_t b[4];

@@ -13,6 +13,7 @@
 #define PC_PORT_SYSCTL_B	0x61	/* PIT channel 2 gate, speaker */
 #define PC_PORT_KBD_CMD		0x64	/* 0xFE written here resets */
 #define PC_PORT_CMOS		0x70	/* 0x70-0x71 */
+#define PC_CMOS_CENTURY		0x32	/* CMOS index, named in the FADT */
 #define PC_PORT_POST		0x80
 #define PC_PORT_SYSCTL_A	0x92	/* fast A20 and reset */
 #define PC_PORT_PIC_SLAVE	0xA0	/* 0xA0-0xA1 */
@@ -36,6 +37,7 @@
 #define PC_IRQ_CASCADE		2
 #define PC_IRQ_COM1		4
 #define PC_IRQ_RTC		8
+#define PC_IRQ_MOUSE		12	/* i8042 auxiliary port */
 #define PC_IOAPIC_PINS		24
 
 /* MMIO windows. */

@@ -20,6 +20,7 @@ struct kvm_cpuid2 *kvm_supported_cpuid;
 uint32_t kvm_mxcsr_mask;
 
 bool kvm_out_emulated;
+bool kvm_mmio_write_executed;
 static bool have_user_msr;
 
 int
@@ -102,15 +103,19 @@ install_kick(void)
 }
 
 /*
- * Where KVM runs guest code in its instruction emulator (PVM, or VT-x
- * without unrestricted guest), an OUT is fully executed before the exit is
- * reported; with hardware virtualization it completes at the next KVM_RUN.
- * One tiny real-mode guest tells which, once per process.
+ * Whether KVM executes an OUT, and an MMIO write, before reporting the exit
+ * (its instruction emulator does so for OUT on PVM hosts; hardware
+ * virtualization completes both at the next KVM_RUN). One tiny real-mode
+ * guest tells, once per process: an OUT then a write to unmapped memory.
  */
 static int
-probe_out_emulated(void)
+probe_exits(void)
 {
-	static const uint8_t code[] = { 0xE6, 0x80, 0xF4 };	/* out 0x80,al; hlt */
+	static const uint8_t code[] = {
+		0xE6, 0x80,		/* out 0x80, al */
+		0xA2, 0x00, 0x20,	/* mov [0x2000], al */
+		0xF4,			/* hlt */
+	};
 	struct kvm_userspace_memory_region reg = { .memory_size = 4096 };
 	struct kvm_sregs sr;
 	struct kvm_regs regs;
@@ -124,8 +129,7 @@ probe_out_emulated(void)
 		return -ENOMEM;
 	memcpy(mem, code, sizeof(code));
 	reg.userspace_addr = (uintptr_t)mem;
-	vm = kvm_ioctl(kvm_fd, KVM_CREATE_VM, NULL);
-	r = vm;
+	r = vm = kvm_ioctl(kvm_fd, KVM_CREATE_VM, NULL);
 	if (r >= 0) {
 		kvm_ioctl(vm, KVM_SET_TSS_ADDR, (void *)0xFFFBD000UL);
 		r = kvm_ioctl(vm, KVM_SET_USER_MEMORY_REGION, &reg);
@@ -140,6 +144,8 @@ probe_out_emulated(void)
 	if (r >= 0) {
 		sr.cs.base = 0;
 		sr.cs.selector = 0;
+		sr.ds = sr.cs;
+		sr.ds.type = 3;
 		r = kvm_ioctl(vcpu, KVM_SET_SREGS, &sr);
 	}
 	if (r >= 0) {
@@ -149,12 +155,18 @@ probe_out_emulated(void)
 	}
 	if (r >= 0)
 		r = kvm_ioctl(vcpu, KVM_RUN, NULL);
-	if (r >= 0 && run->exit_reason != KVM_EXIT_IO)
-		r = -EIO;
 	if (r >= 0)
-		r = kvm_ioctl(vcpu, KVM_GET_REGS, &regs);
-	if (r >= 0)
+		r = run->exit_reason == KVM_EXIT_IO ?
+		    kvm_ioctl(vcpu, KVM_GET_REGS, &regs) : -EIO;
+	if (r >= 0) {
 		kvm_out_emulated = regs.rip != 0;
+		r = kvm_ioctl(vcpu, KVM_RUN, NULL);
+	}
+	if (r >= 0)
+		r = run->exit_reason == KVM_EXIT_MMIO ?
+		    kvm_ioctl(vcpu, KVM_GET_REGS, &regs) : -EIO;
+	if (r >= 0)
+		kvm_mmio_write_executed = regs.rip != 2;
 	if (run != MAP_FAILED)
 		munmap(run, kvm_run_size);
 	if (vcpu >= 0)
@@ -209,7 +221,7 @@ kvm_init(struct nvmm_capability *cap)
 		goto fail;
 	r = install_kick();
 	if (r == 0)
-		r = probe_out_emulated();
+		r = probe_exits();
 	if (r < 0)
 		goto fail;
 	kvm_mxcsr_mask = host_mxcsr_mask();

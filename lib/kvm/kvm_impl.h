@@ -13,6 +13,7 @@ extern int kvm_kick_signal;
 extern struct kvm_cpuid2 *kvm_supported_cpuid;
 extern uint32_t kvm_mxcsr_mask;
 extern bool kvm_out_emulated;
+extern bool kvm_mmio_write_executed;
 
 int kvm_ioctl(int fd, unsigned long req, void *arg);
 const struct kvm_cpuid_entry2 *kvm_supported_leaf(uint32_t fn, uint32_t idx);

@@ -853,14 +853,14 @@ exit_io(struct vcpu *v, struct nvmm_vcpu_exit *exit)
 	k->pending = k->executed ? KVM_PENDING_NONE : KVM_PENDING_IO;
 }
 
-/* KVM's emulator executes an MMIO write before reporting it; a read waits. */
+/* A read waits for its data; a write may be done already (kvm_mmio_write_executed). */
 static void
 exit_mmio(struct vcpu *v, struct nvmm_vcpu_exit *exit)
 {
 	struct kvm_vcpu *k = &v->kvm;
 	const struct kvm_run *run = k->run;
 
-	k->executed = run->mmio.is_write;
+	k->executed = run->mmio.is_write && kvm_mmio_write_executed;
 	k->pending = k->executed ? KVM_PENDING_NONE : KVM_PENDING_MMIO;
 	exit->reason = NVMM_VCPU_EXIT_MEMORY;
 	provide(v, NVMM_X64_STATE_GPRS | NVMM_X64_STATE_SEGS);

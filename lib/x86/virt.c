@@ -60,10 +60,11 @@ cpl(const struct nvmm_x64_state *st)
  */
 static int
 linear(const struct nvmm_x64_state *st, int seg, uint64_t off, size_t len,
-    uint64_t *lin)
+    enum x86_access acc, uint64_t *lin)
 {
 	const struct nvmm_x64_state_seg *s = &st->segs[seg];
 	uint64_t last = off + len - 1;
+	unsigned type = s->attrib.type;
 
 	if (x86_code_size(st) == 8) {
 		bool based = seg == NVMM_X64_SEG_FS || seg == NVMM_X64_SEG_GS;
@@ -73,12 +74,19 @@ linear(const struct nvmm_x64_state *st, int seg, uint64_t off, size_t len,
 	}
 	if (last < off)
 		return -EFAULT;
-	/* Real and VM86 mode have no unusable segments. */
+	/* Real and VM86 mode check the limit only. */
 	if ((st->crs[NVMM_X64_CR_CR0] & X86_CR0_PE) &&
-	    !(st->gprs[NVMM_X64_GPR_RFLAGS] & X86_FLAG_VM) && !s->attrib.p)
-		return -EFAULT;
+	    !(st->gprs[NVMM_X64_GPR_RFLAGS] & X86_FLAG_VM)) {
+		if (!s->attrib.p)
+			return -EFAULT;
+		/* Writes need a data segment with W, reads code with R. */
+		if (s->attrib.s &&
+		    ((acc == X86_ACC_WRITE && (type & 0xA) != 0x2) ||
+		    (acc == X86_ACC_READ && (type & 0xA) == 0x8)))
+			return -EFAULT;
+	}
 	/* An expand-down data segment spans limit+1 up to 64K or 4G. */
-	if (s->attrib.s && (s->attrib.type & 0xC) == 0x4) {
+	if (s->attrib.s && (type & 0xC) == 0x4) {
 		uint64_t top = s->attrib.def ? 0xFFFFFFFF : 0xFFFF;
 
 		if (off <= s->limit || last > top)
@@ -103,7 +111,7 @@ access_virt(const struct x86_guest *g, const struct nvmm_x64_state *st,
 		return -EINVAL;
 	if (len == 0)
 		return 0;
-	rc = linear(st, seg, off, len, &lin);
+	rc = linear(st, seg, off, len, acc, &lin);
 	while (rc == 0 && len > 0) {
 		size_t n = X86_PAGE_SIZE - (lin & (X86_PAGE_SIZE - 1));
 

@@ -27,8 +27,9 @@ struct x86_guest {
 	/*
 	 * An access of size bytes to a guest-physical address that is not RAM
 	 * (or is RAM without the permission the access needs, as a ROM write):
-	 * 1 to 8 bytes for an instruction operand, up to a page's worth for a
-	 * chunk of a string I/O. A read fills data.
+	 * 1 to 8 bytes for an instruction operand, up to 256 for a chunk of a
+	 * string I/O. A read fills data. Never called for instruction fetches
+	 * or page-table reads, which need RAM.
 	 */
 	void (*mmio)(void *opaque, uint64_t gpa, bool write, uint8_t *data,
 	    size_t size);
@@ -48,13 +49,15 @@ int x86_gva_to_gpa(const struct x86_guest *g, const struct nvmm_x64_state *st,
     uint64_t gva, uint64_t *gpa, int *prot);
 
 /*
- * Reads or writes len bytes at seg:off (seg an NVMM_X64_SEG_* index, off
- * the effective address, already wrapped to the address size), as an
- * instruction at the current privilege level would: segment base and limit
- * (outside 64-bit mode; expand-down data segments included), paging with
- * the U/S and R/W checks (CR0.WP honoured), split at every page boundary,
- * RAM through ram() and the rest through mmio(). -EFAULT when a check
- * fails; nothing is rolled back if a later page fails.
+ * Reads or writes len bytes at seg:off (seg an NVMM_X64_SEG_* index up to
+ * GS, off the effective address, already wrapped to the address size), as
+ * an instruction at the current privilege level (SS.DPL) would. Outside
+ * 64-bit mode: the segment base, limit (in bytes; expand-down included)
+ * and, in protected mode, present bit and type; in 64-bit mode only the FS
+ * and GS bases. Then paging with the U/S and R/W checks (CR0.WP honoured),
+ * split at every page boundary, RAM through ram() and the rest through
+ * mmio(). -EFAULT when a check fails; nothing is rolled back if a later
+ * page fails.
  */
 int x86_read_virt(const struct x86_guest *g, const struct nvmm_x64_state *st,
     int seg, uint64_t off, void *buf, size_t len);
@@ -66,8 +69,9 @@ int x86_write_virt(const struct x86_guest *g, const struct nvmm_x64_state *st,
 
 /*
  * Reads the instruction bytes at CS:RIP into buf: X86_INSN_MAX of them, or
- * fewer when the code ends at the edge of readable memory. Returns the
- * number read (at least 1), or -EFAULT when not even one byte is readable.
+ * fewer when the code ends at the edge of executable RAM (or of CS).
+ * Returns the number read (at least 1), or -EFAULT when not even one byte
+ * is. MMIO is never read.
  */
 int x86_fetch_insn(const struct x86_guest *g, const struct nvmm_x64_state *st,
     uint8_t buf[X86_INSN_MAX]);
@@ -88,12 +92,15 @@ int x86_decode_io(const struct nvmm_x64_state *st, const uint8_t *insn,
  * Completes the I/O instruction described by io as NetBSD's nvmm_assist_io
  * does, moving count elements (the hypervisor's batch; only meaningful for
  * rep+str, clamped to the masked RCX) and calling cb once per element with
- * size = io->operand_size. OUT takes the data from RAX or seg:RSI; IN puts
- * it into RAX (merged for sizes 1 and 2, zero-extended for 4) or ES:RDI.
- * RSI/RDI step per DF, RCX counts down, RIP becomes io->npc once the
- * instruction is finished. A rep with a zero count sets RIP = npc without a
- * callback. Returns the elements done, or a negative errno if none was
- * (an IN element whose memory write fails has still been read from cb).
+ * size = io->operand_size. OUT takes the data from RAX or io->seg:rSI; IN
+ * puts it into RAX (merged for sizes 1 and 2, zero-extended for 4) or
+ * ES:rDI (a seg of -1 means ES for IN, DS for OUT). rSI/rDI step per DF
+ * and RCX counts down, both in the address size; RIP becomes io->npc once
+ * the instruction is finished. A rep with a zero count sets RIP = npc
+ * without a callback. Returns the elements done, fewer than asked when
+ * guest memory fails partway (RIP then stays); -EINVAL for a malformed io
+ * or a zero count; -EFAULT when not one element could be moved (an IN
+ * whose memory write fails has still called cb).
  */
 int x86_emulate_io(const struct x86_guest *g, struct nvmm_x64_state *st,
     const struct nvmm_x86_exit_io *io, uint64_t count,

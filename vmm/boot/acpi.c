@@ -85,8 +85,9 @@ _Static_assert(sizeof(struct acpi_fadt) == 276, "ACPI 6 FADT");
 
 #define FADT_WBINVD		(1u << 0)
 #define FADT_PROC_C1		(1u << 2)
-#define FADT_PWR_BUTTON		(1u << 4)	/* set: no fixed power button */
-#define FADT_SLP_BUTTON		(1u << 5)	/* set: no fixed sleep button */
+/* Set: no fixed-feature power and sleep buttons. */
+#define FADT_PWR_BUTTON		(1u << 4)
+#define FADT_SLP_BUTTON		(1u << 5)
 #define FADT_RESET_REG_SUP	(1u << 10)
 
 #define BOOT_ARCH_LEGACY_DEVICES	(1u << 0)
@@ -224,7 +225,10 @@ fadt(struct acpi_fadt *f, uint32_t facs, uint32_t dsdt)
 	/* Latencies above 100 and 1000 us say C2 and C3 are unsupported. */
 	f->p_lvl2_lat = 101;
 	f->p_lvl3_lat = 1001;
-	f->iapc_boot_arch = BOOT_ARCH_LEGACY_DEVICES | BOOT_ARCH_VGA_NOT_PRESENT;
+	f->century = PC_CMOS_CENTURY;
+	/* No 8042 either: its flag stays clear. */
+	f->iapc_boot_arch = BOOT_ARCH_LEGACY_DEVICES |
+	    BOOT_ARCH_VGA_NOT_PRESENT;
 	f->flags = FADT_WBINVD | FADT_PROC_C1 | FADT_PWR_BUTTON |
 	    FADT_SLP_BUTTON | FADT_RESET_REG_SUP;
 	f->reset_reg = (struct acpi_gas){ GAS_SYSTEM_IO, 8, 0, GAS_ACCESS_BYTE,
@@ -261,12 +265,30 @@ madt(struct area *a, uint32_t *gpa, int ncpus)
 	seal(&m->h);
 }
 
+/* The RSDT or, with 8-byte entries, the XSDT: pointers to FADT and MADT. */
+static uint32_t
+sdt(struct area *a, const char *sig, unsigned entry_size, uint32_t fadt_at,
+    uint32_t madt_at)
+{
+	uint32_t at, len = sizeof(struct acpi_header) + 2 * entry_size;
+	struct acpi_header *h = take(a, len, 16, &at);
+
+	header(h, sig, len, 1);
+	/* Little endian, over zeroed memory: high bytes stay 0. */
+	put32((uint8_t *)(h + 1), fadt_at);
+	put32((uint8_t *)(h + 1) + entry_size, madt_at);
+	seal(h);
+	return at;
+}
+
 int
 boot_acpi(const struct boot_ram *ram, int ncpus, uint64_t *rsdp_gpa)
 {
-	struct area a = { boot_gpa(ram, PC_ACPI_TABLES, PC_ACPI_TABLES_SIZE), 0 };
-	uint32_t rsdp_at, facs_at, dsdt_at, fadt_at, madt_at, xsdt_at, rsdt_at;
-	struct acpi_header *dsdt, *xsdt, *rsdt;
+	struct area a = {
+		.base = boot_gpa(ram, PC_ACPI_TABLES, PC_ACPI_TABLES_SIZE),
+	};
+	uint32_t rsdp_at, facs_at, dsdt_at, fadt_at, madt_at;
+	struct acpi_header *dsdt;
 	struct acpi_facs *facs;
 	struct acpi_rsdp *rsdp;
 
@@ -290,24 +312,12 @@ boot_acpi(const struct boot_ram *ram, int ncpus, uint64_t *rsdp_gpa)
 	    dsdt_at);
 	madt(&a, &madt_at, ncpus);
 
-	xsdt = take(&a, sizeof(*xsdt) + 2 * 8, 16, &xsdt_at);
-	header(xsdt, "XSDT", sizeof(*xsdt) + 2 * 8, 1);
-	put64((uint8_t *)(xsdt + 1), fadt_at);
-	put64((uint8_t *)(xsdt + 1) + 8, madt_at);
-	seal(xsdt);
-
-	rsdt = take(&a, sizeof(*rsdt) + 2 * 4, 16, &rsdt_at);
-	header(rsdt, "RSDT", sizeof(*rsdt) + 2 * 4, 1);
-	put32((uint8_t *)(rsdt + 1), fadt_at);
-	put32((uint8_t *)(rsdt + 1) + 4, madt_at);
-	seal(rsdt);
-
 	memcpy(rsdp->signature, "RSD PTR ", 8);
 	memcpy(rsdp->oem_id, OEM_ID, 6);
 	rsdp->revision = 2;
-	rsdp->rsdt = rsdt_at;
+	rsdp->rsdt = sdt(&a, "RSDT", 4, fadt_at, madt_at);
 	rsdp->length = sizeof(*rsdp);
-	rsdp->xsdt = xsdt_at;
+	rsdp->xsdt = sdt(&a, "XSDT", 8, fadt_at, madt_at);
 	rsdp->checksum = checksum(rsdp, 20);
 	rsdp->ext_checksum = checksum(rsdp, sizeof(*rsdp));
 

@@ -5,7 +5,7 @@
  * buffer, with no hypervisor in sight, so all of it is unit tested.
  *
  * Errors: functions return 0 or a negative errno, and the loader also
- * writes a one-line message (no newline) into the caller's buffer:
+ * writes a one-line message (no newline) into the caller's buffer, if any:
  *	-EINVAL	 bad arguments (RAM too small, CPU count out of range)
  *	-ENOEXEC the kernel image is malformed or of a kind we do not boot
  *	-ENOMEM	 the kernel or the initrd does not fit in guest RAM
@@ -22,6 +22,7 @@
 /*
  * Guest RAM of mem bytes laid out as a PC: guest-physical [0, low), then
  * the rest from PC_HIGH_RAM up, backed by one host buffer in that order.
+ * Filled by boot_ram_init.
  */
 struct boot_ram {
 	uint8_t *host;

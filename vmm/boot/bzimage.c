@@ -34,7 +34,7 @@
 #define HDR_PREF_ADDRESS	0x258
 #define HDR_INIT_SIZE		0x260
 #define HDR_END_2_12		0x268	/* after handover_offset */
-#define HDR_END_MAX		0x290	/* boot_params has room up to here */
+#define HDR_END_MAX		0x290	/* the room in boot_params */
 
 /* boot_params fields outside the header. */
 #define BP_ACPI_RSDP_ADDR	0x070	/* protocol 2.14 */
@@ -144,8 +144,8 @@ boot_load_bzimage(struct boot_load *ld)
 	/* syssize counts 16-byte paragraphs, the last one maybe partial. */
 	if (get32(k + HDR_SYSSIZE) == 0 ||
 	    (uint64_t)get32(k + HDR_SYSSIZE) * 16 > payload + 15)
-		return boot_fail(ld, -ENOEXEC, "bzImage syssize says %llu bytes "
-		    "but %llu follow the setup",
+		return boot_fail(ld, -ENOEXEC, "bzImage syssize says %llu "
+		    "bytes but %llu follow the setup",
 		    (unsigned long long)get32(k + HDR_SYSSIZE) * 16,
 		    (unsigned long long)payload);
 
@@ -158,8 +158,9 @@ boot_load_bzimage(struct boot_load *ld)
 	if (k[HDR_RELOCATABLE]) {
 		align = get32(k + HDR_KERNEL_ALIGNMENT);
 		if (align == 0 || (align & (align - 1)) != 0)
-			return boot_fail(ld, -ENOEXEC, "bzImage kernel_alignment "
-			    "0x%x is not a power of two", align);
+			return boot_fail(ld, -ENOEXEC, "bzImage "
+			    "kernel_alignment 0x%x is not a power of two",
+			    align);
 		if (start < PC_KERNEL)
 			start = PC_KERNEL;
 		start = add_sat(start, align - 1) & ~(uint64_t)(align - 1);

@@ -128,7 +128,7 @@ read_phdr(struct boot_load *ld, const struct elf *e, int i, struct phdr *ph)
 /* Looks for the PVH entry note in one PT_NOTE segment. */
 static int
 find_pvh_entry(struct boot_load *ld, const struct phdr *ph, int i,
-    uint64_t *entry)
+    uint64_t *entry, bool *found)
 {
 	uint64_t align = ph->align == 8 ? 8 : 4;
 	uint64_t left = ph->filesz;
@@ -161,10 +161,11 @@ find_pvh_entry(struct boot_load *ld, const struct phdr *ph, int i,
 				return boot_fail(ld, -ENOEXEC, "ELF PVH entry "
 				    "note has a %llu-byte value",
 				    (unsigned long long)descsz);
+			*found = true;
 		}
 		size = name_end + ((descsz + align - 1) & ~(align - 1));
 		if (size > left)
-			size = left;	/* the last note's padding may be cut */
+			size = left;	/* the last padding may be cut */
 		p += size;
 		left -= size;
 	}
@@ -179,22 +180,21 @@ static int
 check_segments(struct boot_load *ld, const struct elf *e, uint64_t *entry,
     uint64_t *end)
 {
-	bool loads = false, entry_loaded = false;
+	bool loads = false, found = false, entry_loaded = false;
 	struct phdr ph;
 	int r;
 
-	*entry = UINT64_MAX;
 	*end = 0;
 	for (int i = 0; i < e->phnum; i++) {
 		read_phdr(ld, e, i, &ph);
 		if (ph.type == PT_NOTE &&
-		    (r = find_pvh_entry(ld, &ph, i, entry)) != 0)
+		    (r = find_pvh_entry(ld, &ph, i, entry, &found)) != 0)
 			return r;
 		if (ph.type != PT_LOAD)
 			continue;
 		if (ph.filesz > ph.memsz)
-			return boot_fail(ld, -ENOEXEC, "ELF segment %d has more "
-			    "file than memory bytes", i);
+			return boot_fail(ld, -ENOEXEC, "ELF segment %d has "
+			    "more file than memory bytes", i);
 		if (ph.offset > ld->len || ph.filesz > ld->len - ph.offset)
 			return boot_fail(ld, -ENOEXEC, "ELF segment %d is "
 			    "outside the image", i);
@@ -207,7 +207,7 @@ check_segments(struct boot_load *ld, const struct elf *e, uint64_t *entry,
 	}
 	if (!loads)
 		return boot_fail(ld, -ENOEXEC, "ELF has no loadable segment");
-	if (*entry == UINT64_MAX)
+	if (!found)
 		return boot_fail(ld, -ENOEXEC, "ELF has no PVH entry note");
 	for (int i = 0; i < e->phnum; i++) {
 		read_phdr(ld, e, i, &ph);

@@ -52,7 +52,7 @@ boot_msg(struct boot_load *ld, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (ld->errlen > 0) {
+	if (ld->err != NULL && ld->errlen > 0) {
 		va_start(ap, fmt);
 		vsnprintf(ld->err, ld->errlen, fmt, ap);
 		va_end(ap);
@@ -96,23 +96,21 @@ int
 boot_put_initrd(struct boot_load *ld, uint64_t kernel_end, uint64_t limit,
     bool high_ok, uint64_t *addr)
 {
+	const uint64_t page_mask = ~(uint64_t)(PAGE_SIZE - 1);
 	const struct boot_ram *ram = ld->ram;
-	uint64_t len = ld->initrd_len;
+	uint64_t len = ld->initrd_len, high = ram->mem - ram->low;
 	uint64_t top = limit < ram->low ? limit : ram->low;
-	uint64_t high = ram->mem - ram->low;
-	uint64_t at;
+	uint64_t at = len <= top ? (top - len) & page_mask : 0;
 
 	*addr = 0;
 	if (len == 0)
 		return 0;
-	if (len <= top && ((top - len) & ~(uint64_t)(PAGE_SIZE - 1)) >=
-	    kernel_end)
-		at = (top - len) & ~(uint64_t)(PAGE_SIZE - 1);
-	else if (high_ok && len <= high)
-		at = (PC_HIGH_RAM + high - len) & ~(uint64_t)(PAGE_SIZE - 1);
-	else
-		return boot_fail(ld, -ENOMEM, "initrd of %llu MiB does not fit "
-		    "in guest RAM beside the kernel", mib(len));
+	if (len > top || at < kernel_end) {
+		if (!high_ok || len > high)
+			return boot_fail(ld, -ENOMEM, "initrd of %llu MiB does "
+			    "not fit in guest RAM beside the kernel", mib(len));
+		at = (PC_HIGH_RAM + high - len) & page_mask;
+	}
 	memcpy(boot_gpa(ram, at, len), ld->initrd, len);
 	*addr = at;
 	return 0;
@@ -143,7 +141,8 @@ identity_map(const struct boot_ram *ram)
 	memset(pdpt, 0, PAGE_SIZE);
 	put64(pml4, PC_BOOT_PDPT | PTE_P | PTE_RW);
 	for (uint64_t i = 0; i < 4; i++)
-		put64(pdpt + 8 * i, (PC_BOOT_PD + i * PAGE_SIZE) | PTE_P | PTE_RW);
+		put64(pdpt + 8 * i,
+		    (PC_BOOT_PD + i * PAGE_SIZE) | PTE_P | PTE_RW);
 	for (uint64_t i = 0; i < 4 * 512; i++)
 		put64(pd + 8 * i, i << 21 | PTE_P | PTE_RW | PTE_PS);
 }

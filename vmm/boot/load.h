@@ -24,8 +24,8 @@ struct boot_load {
 };
 
 enum boot_entry {
-	BOOT_ENTRY_PVH32,	/* protected mode, paging off, EBX = start info */
-	BOOT_ENTRY_LINUX64,	/* long mode, identity paging, RSI = zero page */
+	BOOT_ENTRY_PVH32,	/* 32-bit, no paging, EBX: start info */
+	BOOT_ENTRY_LINUX64,	/* long mode, identity map, RSI: zero page */
 };
 
 void boot_msg(struct boot_load *ld, const char *fmt, ...)

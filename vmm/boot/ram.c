@@ -32,7 +32,7 @@ boot_gpa(const struct boot_ram *ram, uint64_t gpa, uint64_t len)
 int
 boot_e820(const struct boot_ram *ram, struct boot_e820 map[BOOT_E820_MAX])
 {
-	static const uint64_t acpi_end = PC_ACPI_TABLES + PC_ACPI_TABLES_SIZE;
+	const uint64_t acpi_end = PC_ACPI_TABLES + PC_ACPI_TABLES_SIZE;
 	int n = 0;
 
 	/* The EBDA and the BIOS areas stay reserved, as on a real PC. */

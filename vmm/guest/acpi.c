@@ -1,7 +1,8 @@
 /*
  * The firmware tables, read the way an OS reads them: RSDP, then XSDT or
  * RSDT, then the MADT (CPUs, I/O APIC, ISA overrides), the FADT (PM1a
- * control port) and the DSDT's _S5 package (the S5 sleep type).
+ * control port, CMOS century index) and the DSDT's _S5 package (the S5
+ * sleep type).
  * Tables are identity-mapped, so physical addresses are pointers.
  */
 #include "guest.h"
@@ -128,6 +129,7 @@ acpi_init(uint64_t rsdp)
 		bool x = rd32(fadt + 4) >= 148 && rd64(fadt + 140) != 0;
 
 		acpi.pm1a_cnt = rd32(fadt + 64);
+		acpi.century = *(const uint8_t *)(fadt + 108);
 		acpi.slp_typ_s5 = find_s5(x ? rd64(fadt + 140) :
 		    rd32(fadt + 40));
 	}

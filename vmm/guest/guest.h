@@ -108,9 +108,10 @@ struct acpi_info {
 	unsigned ncpus;
 	uint8_t apic_id[GUEST_MAX_CPUS];
 	uint32_t isa_gsi[16];		/* ISA IRQ to I/O APIC pin */
-	uint16_t isa_flags[16];		/* MPS INTI polarity and trigger */
+	uint16_t isa_flags[16];		/* MPS INTI polarity, trigger */
 	uint16_t pm1a_cnt;
 	int slp_typ_s5;			/* -1: no _S5 */
+	uint8_t century;		/* its CMOS index, or 0 */
 };
 
 extern struct acpi_info acpi;

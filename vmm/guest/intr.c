@@ -43,7 +43,7 @@ struct idt_gate {
 } __attribute__((packed));
 
 #define SEL_CODE64	0x10
-#define GATE_INTR	0x8E		/* present, DPL 0, interrupt gate */
+#define GATE_INTR	0x8E		/* present, DPL 0, interrupt */
 
 extern char isr_stubs[];
 
@@ -94,7 +94,7 @@ intr_dispatch(struct intr_frame *f)
 		halt();
 	}
 	if (v == VEC_SPURIOUS)
-		return;			/* no EOI for spurious interrupts */
+		return;			/* spurious: no EOI */
 	if (handlers[v] != NULL)
 		handlers[v]();
 	/* ExtINT interrupts from the 8259s do not touch the LAPIC's ISR. */
@@ -145,7 +145,7 @@ void
 pic_init(uint8_t irq, irq_handler h)
 {
 	set_handler(VEC_PIC + irq, h);
-	outb(PC_PORT_PIC_MASTER, 0x11);		/* ICW1: edge, ICW4 follows */
+	outb(PC_PORT_PIC_MASTER, 0x11);		/* ICW1: edge, ICW4 */
 	outb(PC_PORT_PIC_SLAVE, 0x11);
 	outb(PC_PORT_PIC_MASTER + 1, VEC_PIC);	/* ICW2: vector base */
 	outb(PC_PORT_PIC_SLAVE + 1, VEC_PIC + 8);

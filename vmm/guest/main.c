@@ -8,15 +8,15 @@
  * CR LF; N is the number of CPUs in the MADT.
  *
  *	nvmm-run built-in guest
- *	pit: 10 ticks via pic		PIT IRQ0, 8259s, LAPIC LINT0 as ExtINT
- *	pit: 10 ticks via ioapic	the same through the MADT's IRQ0 override
- *	pit: channel 2 ok		OUT2 low then high on port 0x61
+ *	pit: 10 ticks via pic		PIT IRQ0, 8259s, LINT0 as ExtINT
+ *	pit: 10 ticks via ioapic	through the MADT's IRQ0 override
+ *	pit: channel 2 ok		OUT2 low, then high, on port 0x61
  *	rtc: YYYY-MM-DD HH:MM:SS	read after an update-ended IRQ8
- *	pci 00:00.0: VVVV:DDDD		the host bridge's vendor and device IDs
- *	lapic timer: 10 ticks		periodic, its rate measured on the PIT
+ *	pci 00:00.0: VVVV:DDDD		the host bridge's vendor, device
+ *	lapic timer: 10 ticks		periodic, rate taken on the PIT
  *	smp: N cpus up			APs started with INIT, SIPI
- *	ipi: ok				each AP answered an IPI from the BSP
- *	> 				the prompt, no line end; input echoes
+ *	ipi: ok				each AP answered the BSP's IPI
+ *	> 				the prompt; typed keys echo
  *
  * On failure a line names the device and what went wrong instead, and the
  * guest goes on: "acpi: no RSDP" (or no MADT, no I/O APIC: then it stops),
@@ -39,8 +39,8 @@
 #define TICK_HZ		100
 #define TICKS		10
 
-#define PIT_CH0_RATE	0x34	/* channel 0, lobyte/hibyte, mode 2 */
-#define PIT_CH2_ONESHOT	0xB0	/* channel 2, lobyte/hibyte, mode 0 */
+#define PIT_CH0_RATE	0x34	/* channel 0, lo/hi byte, mode 2 */
+#define PIT_CH2_ONESHOT	0xB0	/* channel 2, lo/hi byte, mode 0 */
 #define SYSCTL_GATE2	0x01
 #define SYSCTL_SPEAKER	0x02
 #define SYSCTL_OUT2	0x20
@@ -175,7 +175,8 @@ rtc(void)
 		    (hour & RTC_HOUR_PM ? 12 : 0);
 	else
 		hour = rtc_value(hour, b);
-	kprintf("rtc: 20%02u-%02u-%02u %02u:%02u:%02u\n",
+	kprintf("rtc: %02u%02u-%02u-%02u %02u:%02u:%02u\n",
+	    acpi.century ? rtc_value(cmos_read(acpi.century), b) : 20,
 	    rtc_value(cmos_read(RTC_YEAR), b),
 	    rtc_value(cmos_read(RTC_MONTH), b),
 	    rtc_value(cmos_read(RTC_DAY), b), hour,

@@ -105,7 +105,7 @@ halt:
 ap_trampoline:
 	cli
 	lgdtl	%cs:(ap_gdt_ptr - ap_trampoline)
-	movl	$CR0_PE, %eax		/* also clears CD and NW left by INIT */
+	movl	$CR0_PE, %eax		/* and INIT's CD, NW off */
 	movl	%eax, %cr0
 	ljmpl	$SEL_CODE32, $ap_start32
 ap_gdt_ptr:
