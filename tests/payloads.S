@@ -138,6 +138,47 @@ PAYLOAD(p64_mmio_loop)
 	jmp	1b
 END(p64_mmio_loop)
 
+/* String I/O and MMIO forms for tests/test_assist.c; each ends at OUT 0xF0. */
+PAYLOAD(p64_rep_outsb)
+	rep outsb (%rsi), (%dx)
+	out	%al, $0xF0
+	hlt
+END(p64_rep_outsb)
+
+PAYLOAD(p64_rep_insw)
+	rep insw (%dx), (%rdi)
+	out	%al, $0xF0
+	hlt
+END(p64_rep_insw)
+
+PAYLOAD(p64_in_dx_byte)
+	in	(%dx), %al
+	out	%al, $0xF0
+	hlt
+END(p64_in_dx_byte)
+
+PAYLOAD(p64_moffs)
+	movabs	0x10000040, %eax
+	movabs	%al, 0x10000041
+	out	%al, $0xF0
+	hlt
+END(p64_moffs)
+
+/* RIP-relative: the operand is MMIO_GPA + 0x50; the code runs at 0x10000. */
+PAYLOAD(p64_riprel)
+	.byte	0x8B, 0x05		/* mov disp32(%rip), %eax */
+	.long	0x10000050 - 0x10006
+	out	%al, $0xF0
+	hlt
+END(p64_riprel)
+
+PAYLOAD(p64_fs_addr32)
+	mov	%fs:0x1060, %ecx
+	addr32 mov (%ebx), %edx
+	out	%al, $0xF0
+	hlt
+END(p64_fs_addr32)
+
 /* Real mode: OUT 0x50 of AX, IN from 0x51 into AL, OUT again, HLT. */
 	.code16
 PAYLOAD(p16_io)
@@ -148,6 +189,22 @@ PAYLOAD(p16_io)
 	hlt
 END(p16_io)
 
+PAYLOAD(p16_rep_insb)
+	rep insb (%dx), %es:(%di)
+	out	%al, $0xF0
+	hlt
+END(p16_rep_insb)
+
+/* MMIO in real mode, DS = 0xB000: a store, an indexed load, an ADD. */
+PAYLOAD(p16_mmio)
+	mov	%ax, (%bx)
+	mov	2(%bx,%si), %dx
+	addw	$1, 4(%bx)
+	rep stosw
+	out	%al, $0xF0
+	hlt
+END(p16_mmio)
+
 /* 32-bit protected mode: OUT 0x60 of EAX after adding 1, HLT. */
 	.code32
 PAYLOAD(p32_io)
@@ -155,5 +212,23 @@ PAYLOAD(p32_io)
 	out	%eax, $0x60
 	hlt
 END(p32_io)
+
+PAYLOAD(p32_outsl_fs)
+	outsl	%fs:(%esi), (%dx)
+	mov	$0x1234FFFE, %esi
+	addr16 rep outsb (%si), (%dx)
+	out	%al, $0xF0
+	hlt
+END(p32_outsl_fs)
+
+/* MMIO in 32-bit mode at EBX: a store, a SUB from it, a 16-bit MOVZX, REP STOSL. */
+PAYLOAD(p32_mmio)
+	mov	%eax, (%ebx)
+	sub	(%ebx), %esi
+	movzbw	1(%ebx), %dx
+	rep stosl
+	out	%al, $0xF0
+	hlt
+END(p32_mmio)
 
 	.section .note.GNU-stack, "", @progbits

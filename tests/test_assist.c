@@ -22,6 +22,7 @@ void oracle_run(uint64_t gprs[NVMM_X64_NGPR], const void *code);
 /* ---- The device behind MMIO_GPA, and its log ---------------------------- */
 
 static uint8_t dev[WIN];
+static uint64_t dev_base = MMIO_GPA;
 static struct {
 	uint64_t gpa;
 	bool write;
@@ -32,9 +33,9 @@ static unsigned nmlog;
 static void
 mem_cb(struct nvmm_mem *m)
 {
-	uint64_t off = m->gpa - MMIO_GPA;
+	uint64_t off = m->gpa - dev_base;
 
-	if (m->gpa < MMIO_GPA || off + m->size > WIN)
+	if (m->gpa < dev_base || off + m->size > WIN)
 		t_fail(__FILE__, __LINE__, "access outside the device: 0x%llx",
 		    (unsigned long long)m->gpa);
 	if (nmlog < 64) {
@@ -110,63 +111,49 @@ struct acase {
 	struct reg_init regs[4];
 };
 
-CASE_DECL(mov_w8); CASE_DECL(mov_w16); CASE_DECL(mov_w32); CASE_DECL(mov_w64);
-CASE_DECL(mov_r8); CASE_DECL(mov_r16); CASE_DECL(mov_r32); CASE_DECL(mov_r64);
-CASE_DECL(mov_ah); CASE_DECL(mov_dh); CASE_DECL(mov_r12b); CASE_DECL(mov_sil);
-CASE_DECL(mov_imm8); CASE_DECL(mov_imm16); CASE_DECL(mov_imm32);
-CASE_DECL(mov_imm64); CASE_DECL(mov_sib); CASE_DECL(mov_disp32);
-CASE_DECL(movzx_b); CASE_DECL(movzx_w); CASE_DECL(movsx_b); CASE_DECL(movsx_w);
-CASE_DECL(movsxd);
-CASE_DECL(or_mr); CASE_DECL(and_mr); CASE_DECL(xor_mr8); CASE_DECL(add_mr64);
-CASE_DECL(sub_mr16); CASE_DECL(adc_mr); CASE_DECL(sbb_mr); CASE_DECL(cmp_mr);
-CASE_DECL(or_rm); CASE_DECL(and_rm8); CASE_DECL(xor_rm64); CASE_DECL(add_rm);
-CASE_DECL(sub_rm); CASE_DECL(cmp_rm64);
-CASE_DECL(or_imm); CASE_DECL(and_imm8s); CASE_DECL(xor_imm8);
-CASE_DECL(add_imm16); CASE_DECL(sub_imm); CASE_DECL(cmp_imm8);
-CASE_DECL(cmp_imm64);
-CASE_DECL(test_mr); CASE_DECL(test_imm8); CASE_DECL(test_imm32);
-CASE_DECL(xchg32); CASE_DECL(xchg8);
-CASE_DECL(stos32); CASE_DECL(rep_stos8); CASE_DECL(lods64); CASE_DECL(rep_lods8);
-CASE_DECL(movs32); CASE_DECL(movs64); CASE_DECL(movs8); CASE_DECL(rep_movs16);
-CASE_DECL(cmps32); CASE_DECL(repe_cmps8); CASE_DECL(repne_cmps8);
-
 #define CF 0x1
 #define DF 0x400
 #define RCX NVMM_X64_GPR_RCX
 #define RSI NVMM_X64_GPR_RSI
 #define RDI NVMM_X64_GPR_RDI
 
-static const struct acase cases[] = {
-	CASE(mov_w8, 1, 0), CASE(mov_w16, 1, 0), CASE(mov_w32, 1, 0),
-	CASE(mov_w64, 1, 0), CASE(mov_r8, 1, 0), CASE(mov_r16, 1, 0),
-	CASE(mov_r32, 1, 0), CASE(mov_r64, 1, 0), CASE(mov_ah, 1, 0),
-	CASE(mov_dh, 1, 0), CASE(mov_r12b, 1, 0), CASE(mov_sil, 1, 0),
-	CASE(mov_imm8, 1, 0), CASE(mov_imm16, 1, 0), CASE(mov_imm32, 1, 0),
-	CASE(mov_imm64, 1, 0), CASE(mov_sib, 1, 0), CASE(mov_disp32, 1, 0),
-	CASE(movzx_b, 1, 0), CASE(movzx_w, 1, 0), CASE(movsx_b, 1, 0),
-	CASE(movsx_w, 1, 0), CASE(movsxd, 1, 0),
-	CASE(or_mr, 2, 0), CASE(and_mr, 2, 0), CASE(xor_mr8, 2, 0),
-	CASE(add_mr64, 2, 0), CASE(sub_mr16, 2, 0), CASE(adc_mr, 2, CF),
-	CASE(sbb_mr, 2, CF), CASE(cmp_mr, 1, 0),
-	CASE(or_rm, 1, 0), CASE(and_rm8, 1, 0), CASE(xor_rm64, 1, 0),
-	CASE(add_rm, 1, 0), CASE(sub_rm, 1, 0), CASE(cmp_rm64, 1, 0),
-	CASE(or_imm, 2, 0), CASE(and_imm8s, 2, 0), CASE(xor_imm8, 2, 0),
-	CASE(add_imm16, 2, 0), CASE(sub_imm, 2, 0), CASE(cmp_imm8, 1, 0),
-	CASE(cmp_imm64, 1, 0),
-	CASE(test_mr, 1, 0), CASE(test_imm8, 1, 0), CASE(test_imm32, 1, 0),
-	CASE(xchg32, 2, 0), CASE(xchg8, 2, 0),
-	CASE(stos32, 1, 0, { RDI, M(0x60) }),
-	CASE(rep_stos8, 3, DF, { RDI, M(0x70) }, { RCX, 3 }),
-	CASE(lods64, 1, 0, { RSI, M(0x88) }),
-	CASE(rep_lods8, 2, 0, { RSI, M(0x90) }, { RCX, 2 }),
-	CASE(movs32, 2, 0, { RSI, M(0x20) }, { RDI, M(0x200) }),
-	CASE(movs64, 1, 0, { RSI, R(0x10) }, { RDI, M(0x300) }),
-	CASE(movs8, 1, DF, { RSI, M(0x30) }, { RDI, R(0x40) }),
-	CASE(rep_movs16, 6, 0, { RSI, M(0x50) }, { RDI, M(0x400) }, { RCX, 3 }),
-	CASE(cmps32, 2, 0, { RSI, M(0xA0) }, { RDI, M(0xB0) }),
-	CASE(repe_cmps8, 6, 0, { RSI, M(0xD0) }, { RDI, M(0x1D0) }, { RCX, 4 }),
-	CASE(repne_cmps8, 6, 0, { RSI, M(0xE0) }, { RDI, M(0xE1) }, { RCX, 4 }),
-};
+/* name, device accesses, RFLAGS, registers: one test each. */
+#define CASES(X)							\
+	X(mov_w8, 1, 0) X(mov_w16, 1, 0) X(mov_w32, 1, 0)		\
+	X(mov_w64, 1, 0) X(mov_r8, 1, 0) X(mov_r16, 1, 0)		\
+	X(mov_r32, 1, 0) X(mov_r64, 1, 0) X(mov_ah, 1, 0)		\
+	X(mov_dh, 1, 0) X(mov_r12b, 1, 0) X(mov_sil, 1, 0)		\
+	X(mov_imm8, 1, 0) X(mov_imm16, 1, 0) X(mov_imm32, 1, 0)		\
+	X(mov_imm64, 1, 0) X(mov_sib, 1, 0) X(mov_disp32, 1, 0)		\
+	X(movzx_b, 1, 0) X(movzx_w, 1, 0) X(movsx_b, 1, 0)		\
+	X(movsx_w, 1, 0) X(movsxd, 1, 0)					\
+	X(or_mr, 2, 0) X(and_mr, 2, 0) X(xor_mr8, 2, 0)			\
+	X(add_mr64, 2, 0) X(sub_mr16, 2, 0) X(adc_mr, 2, CF)		\
+	X(sbb_mr, 2, CF) X(cmp_mr, 1, 0)					\
+	X(or_rm, 1, 0) X(and_rm8, 1, 0) X(xor_rm64, 1, 0)		\
+	X(add_rm, 1, 0) X(sub_rm, 1, 0) X(cmp_rm64, 1, 0)		\
+	X(or_imm, 2, 0) X(and_imm8s, 2, 0) X(xor_imm8, 2, 0)		\
+	X(add_imm16, 2, 0) X(sub_imm, 2, 0) X(cmp_imm8, 1, 0)		\
+	X(cmp_imm64, 1, 0)						\
+	X(test_mr, 1, 0) X(test_imm8, 1, 0) X(test_imm32, 1, 0)		\
+	X(xchg32, 2, 0) X(xchg8, 2, 0)					\
+	X(stos32, 1, 0, { RDI, M(0x60) })				\
+	X(rep_stos8, 3, DF, { RDI, M(0x70) }, { RCX, 3 })		\
+	X(lods64, 1, 0, { RSI, M(0x88) })				\
+	X(rep_lods8, 2, 0, { RSI, M(0x90) }, { RCX, 2 })			\
+	X(movs32, 2, 0, { RSI, M(0x20) }, { RDI, M(0x200) })		\
+	X(movs64, 1, 0, { RSI, R(0x10) }, { RDI, M(0x300) })		\
+	X(movs8, 1, DF, { RSI, M(0x30) }, { RDI, R(0x40) })		\
+	X(rep_movs16, 6, 0, { RSI, M(0x50) }, { RDI, M(0x400) },		\
+	    { RCX, 3 })							\
+	X(cmps32, 2, 0, { RSI, M(0xA0) }, { RDI, M(0xB0) })		\
+	X(repe_cmps8, 6, 0, { RSI, M(0xD0) }, { RDI, M(0x1D0) },	\
+	    { RCX, 4 })							\
+	X(repne_cmps8, 6, 0, { RSI, M(0xE0) }, { RDI, M(0xE1) },	\
+	    { RCX, 4 })
+
+#define DECLARE(n, ...) CASE_DECL(n);
+CASES(DECLARE)
 
 static void
 initial_gprs(const struct acase *c, uint64_t *g)
@@ -300,8 +287,328 @@ run_case(const struct acase *c)
 	vm_destroy(&vm);
 }
 
-TEST_TIMEOUT(mmio_64bit_against_cpu, 60)
+#define CASE_TEST(n, ...)						\
+	TEST(mmio64_##n)						\
+	{								\
+		static const struct acase c = CASE(n, __VA_ARGS__);	\
+		run_case(&c);						\
+	}
+CASES(CASE_TEST)
+
+/* ---- Hand-checked forms: string I/O, other modes, special addressing ---- */
+
+PAYLOAD_DECL(p64_rep_outsb);
+PAYLOAD_DECL(p64_rep_insw);
+PAYLOAD_DECL(p64_in_dx_byte);
+PAYLOAD_DECL(p64_moffs);
+PAYLOAD_DECL(p64_riprel);
+PAYLOAD_DECL(p64_fs_addr32);
+PAYLOAD_DECL(p16_rep_insb);
+PAYLOAD_DECL(p16_mmio);
+PAYLOAD_DECL(p32_outsl_fs);
+PAYLOAD_DECL(p32_mmio);
+
+/* Runs to the sentinel, completing every I/O and MMIO exit with the assists. */
+static unsigned
+run_assisted(struct vm *vm)
 {
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		run_case(&cases[i]);
+	unsigned exits = 0;
+
+	for (;;) {
+		uint64_t reason = vm_run(vm, 0);
+
+		if (reason == NVMM_VCPU_EXIT_IO &&
+		    vm->vcpu[0].exit->u.io.port == SENTINEL)
+			return exits;
+		if (reason == NVMM_VCPU_EXIT_IO)
+			T_OK(nvmm_assist_io(&vm->mach, &vm->vcpu[0]));
+		else if (reason == NVMM_VCPU_EXIT_MEMORY)
+			T_OK(nvmm_assist_mem(&vm->mach, &vm->vcpu[0]));
+		else
+			t_fail(__FILE__, __LINE__, "exit 0x%llx at 0x%llx",
+			    (unsigned long long)reason, (unsigned long long)
+			    vm_gpr(vm, 0, NVMM_X64_GPR_RIP));
+		T_ASSERT(++exits < 100);
+	}
+}
+
+static struct nvmm_x64_state *
+state(struct vm *vm)
+{
+	T_OK(nvmm_vcpu_getstate(&vm->mach, &vm->vcpu[0], NVMM_X64_STATE_ALL));
+	return vm->vcpu[0].state;
+}
+
+static void
+commit(struct vm *vm)
+{
+	T_OK(nvmm_vcpu_setstate(&vm->mach, &vm->vcpu[0], NVMM_X64_STATE_ALL));
+}
+
+/* REP OUTSB across a page boundary: ten bytes, in order, one callback each. */
+TEST(io_rep_outsb_page_crossing)
+{
+	struct nvmm_x64_state *st;
+	struct vm vm;
+
+	setup(&vm);
+	vm_load(&vm, PAYLOAD(p64_rep_outsb));
+	vm_mode(&vm, 0, VM_LONG64);
+	st = state(&vm);
+	st->gprs[NVMM_X64_GPR_RSI] = R(0xFFA);
+	st->gprs[NVMM_X64_GPR_RCX] = 10;
+	st->gprs[NVMM_X64_GPR_RDX] = 0x99;
+	commit(&vm);
+	T_ASSERT(run_assisted(&vm) >= 1);
+	T_EQ(io_port, 0x99);
+	T_EQ(io_size, 1);
+	T_EQ(nio, 10);
+	T_ASSERT(memcmp(port_out, vm.ram + R(0xFFA), 10) == 0);
+	st = state(&vm);
+	T_EQ(st->gprs[NVMM_X64_GPR_RSI], R(0x1004));
+	T_EQ(st->gprs[NVMM_X64_GPR_RCX], 0);
+	vm_destroy(&vm);
+}
+
+/* REP INSW with DF=1: words stored downwards from RDI. */
+TEST(io_rep_insw_backwards)
+{
+	struct nvmm_x64_state *st;
+	struct vm vm;
+
+	setup(&vm);
+	for (int i = 0; i < 10; i++)
+		port_in[i] = (uint8_t)(0xA0 + i);
+	vm_load(&vm, PAYLOAD(p64_rep_insw));
+	vm_mode(&vm, 0, VM_LONG64);
+	st = state(&vm);
+	st->gprs[NVMM_X64_GPR_RDI] = R(0x100);
+	st->gprs[NVMM_X64_GPR_RCX] = 5;
+	st->gprs[NVMM_X64_GPR_RDX] = 0x9A;
+	st->gprs[NVMM_X64_GPR_RFLAGS] |= 0x400;
+	commit(&vm);
+	run_assisted(&vm);
+	T_EQ(nio, 10);
+	T_EQ(io_size, 2);
+	for (int i = 0; i < 5; i++) {
+		T_EQ(vm.ram[R(0x100) - 2 * i], 0xA0 + 2 * i);
+		T_EQ(vm.ram[R(0x100) - 2 * i + 1], 0xA1 + 2 * i);
+	}
+	st = state(&vm);
+	T_EQ(st->gprs[NVMM_X64_GPR_RDI], R(0x100) - 10);
+	T_EQ(st->gprs[NVMM_X64_GPR_RCX], 0);
+	vm_destroy(&vm);
+}
+
+/* IN AL, DX keeps the other bytes of RAX. */
+TEST(io_in_byte_merges)
+{
+	struct nvmm_x64_state *st;
+	struct vm vm;
+
+	setup(&vm);
+	port_in[0] = 0x5C;
+	vm_load(&vm, PAYLOAD(p64_in_dx_byte));
+	vm_mode(&vm, 0, VM_LONG64);
+	st = state(&vm);
+	st->gprs[NVMM_X64_GPR_RAX] = 0x1122334455667788ULL;
+	st->gprs[NVMM_X64_GPR_RDX] = 0x3F8;
+	commit(&vm);
+	run_assisted(&vm);
+	T_EQ(io_port, 0x3F8);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RAX), 0x112233445566775CULL);
+	vm_destroy(&vm);
+}
+
+/* 32-bit mode: OUTSL with an FS override, then REP OUTSB with 16-bit SI wrapping. */
+TEST(io_outs_override_and_addr16)
+{
+	struct nvmm_x64_state *st;
+	struct vm vm;
+
+	setup(&vm);
+	vm.ram[0xFFFE] = 0x11;
+	vm.ram[0xFFFF] = 0x22;
+	vm.ram[0x0000] = 0x33;
+	vm.ram[0x0001] = 0x44;
+	vm_load(&vm, PAYLOAD(p32_outsl_fs));
+	vm_mode(&vm, 0, VM_PROT32);
+	st = state(&vm);
+	st->segs[NVMM_X64_SEG_FS].base = SCRATCH_GPA - 0x10;
+	st->gprs[NVMM_X64_GPR_RSI] = 0x20;
+	st->gprs[NVMM_X64_GPR_RDX] = 0x9B;
+	st->gprs[NVMM_X64_GPR_RCX] = 0xABCD0004;
+	commit(&vm);
+	run_assisted(&vm);
+	T_EQ(nio, 8);
+	T_ASSERT(memcmp(port_out, vm.ram + R(0x10), 4) == 0);
+	/* SI wraps from 0xFFFF to 0; the upper half of ESI and ECX stays. */
+	T_EQ(port_out[4], 0x11);
+	T_EQ(port_out[5], 0x22);
+	T_EQ(port_out[6], 0x33);
+	T_EQ(port_out[7], 0x44);
+	st = state(&vm);
+	T_EQ(st->gprs[NVMM_X64_GPR_RSI], 0x12340002);
+	T_EQ(st->gprs[NVMM_X64_GPR_RCX], 0xABCD0000);
+	vm_destroy(&vm);
+}
+
+/* Real mode REP INSB into ES:DI. */
+TEST(io_rep_insb_real_mode)
+{
+	struct nvmm_x64_state *st;
+	struct vm vm;
+
+	setup(&vm);
+	port_in[0] = 0x61;
+	port_in[1] = 0x62;
+	port_in[2] = 0x63;
+	vm_load(&vm, PAYLOAD(p16_rep_insb));
+	vm_mode(&vm, 0, VM_REAL);
+	st = state(&vm);
+	st->segs[NVMM_X64_SEG_ES].selector = SCRATCH_GPA >> 4;
+	st->segs[NVMM_X64_SEG_ES].base = SCRATCH_GPA;
+	st->gprs[NVMM_X64_GPR_RDI] = 0x10;
+	st->gprs[NVMM_X64_GPR_RCX] = 3;
+	st->gprs[NVMM_X64_GPR_RDX] = 0x9C;
+	commit(&vm);
+	run_assisted(&vm);
+	T_EQ(vm.ram[R(0x10)], 0x61);
+	T_EQ(vm.ram[R(0x12)], 0x63);
+	st = state(&vm);
+	T_EQ(st->gprs[NVMM_X64_GPR_RDI], 0x13);
+	T_EQ(st->gprs[NVMM_X64_GPR_RCX], 0);
+	vm_destroy(&vm);
+}
+
+/* moffs loads and stores, and a RIP-relative load. */
+TEST(mmio_moffs_and_riprel)
+{
+	struct vm vm;
+
+	setup(&vm);
+	vm_load(&vm, PAYLOAD(p64_moffs));
+	vm_mode(&vm, 0, VM_LONG64);
+	vm_set_gpr(&vm, 0, NVMM_X64_GPR_RAX, 0xFFFFFFFFFFFFFFFFULL);
+	T_EQ(run_assisted(&vm), 2);
+	/* dev[0x40..0x43] = F1 F8 FF 06: loaded, then AL stored at 0x41. */
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RAX), 0x06FFF8F1);
+	T_EQ(dev[0x41], 0xF1);
+	T_EQ(nmlog, 2);
+	T_EQ(mlog[0].gpa, M(0x40));
+	T_EQ(mlog[0].size, 4);
+	T_EQ(mlog[1].gpa, M(0x41));
+	T_EQ(mlog[1].write, 1);
+	vm_destroy(&vm);
+
+	setup(&vm);
+	vm_load(&vm, PAYLOAD(p64_riprel));
+	vm_mode(&vm, 0, VM_LONG64);
+	T_EQ(run_assisted(&vm), 1);
+	T_EQ(mlog[0].gpa, M(0x50));
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RAX), 0x766F6861);
+	vm_destroy(&vm);
+}
+
+/* An FS override in 64-bit mode adds FS.base; an address-size prefix truncates. */
+TEST(mmio_fs_and_addr32)
+{
+	struct nvmm_x64_state *st;
+	struct vm vm;
+
+	setup(&vm);
+	vm_load(&vm, PAYLOAD(p64_fs_addr32));
+	vm_mode(&vm, 0, VM_LONG64);
+	st = state(&vm);
+	st->segs[NVMM_X64_SEG_FS].base = MMIO_GPA - 0x1000;
+	st->gprs[NVMM_X64_GPR_RBX] = 0xFFFFFFFF00000000ULL | M(0x70);
+	commit(&vm);
+	T_EQ(run_assisted(&vm), 2);
+	T_EQ(mlog[0].gpa, M(0x60));
+	T_EQ(mlog[1].gpa, M(0x70));
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RCX), 0xE6DFD8D1);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RDX), 0x564F4841);
+	vm_destroy(&vm);
+}
+
+/* Real mode: a store, an indexed load, ADD with flags, REP STOSW, on MMIO at 0xB0000. */
+TEST(mmio_real_mode)
+{
+	struct nvmm_x64_state *st;
+	struct vm vm;
+	uint64_t base = 0xB0000;
+
+	setup(&vm);
+	dev_base = base;
+	T_OK(nvmm_gpa_unmap(&vm.mach, (uintptr_t)vm.ram + base, base, 4096));
+	vm_load(&vm, PAYLOAD(p16_mmio));
+	vm_mode(&vm, 0, VM_REAL);
+	st = state(&vm);
+	for (int i = NVMM_X64_SEG_ES; i <= NVMM_X64_SEG_DS; i += 3) {
+		st->segs[i].selector = base >> 4;
+		st->segs[i].base = base;
+	}
+	st->gprs[NVMM_X64_GPR_RAX] = 0xBEEF;
+	st->gprs[NVMM_X64_GPR_RBX] = 0x10;
+	st->gprs[NVMM_X64_GPR_RSI] = 0x4;
+	st->gprs[NVMM_X64_GPR_RDI] = 0x20;
+	st->gprs[NVMM_X64_GPR_RCX] = 2;
+	commit(&vm);
+	T_EQ(run_assisted(&vm), 5);
+	T_EQ(mlog[0].gpa, base + 0x10);
+	T_EQ(mlog[0].write, 1);
+	T_EQ(mlog[1].gpa, base + 0x16);
+	T_EQ(mlog[2].gpa, base + 0x14);
+	T_EQ(mlog[3].gpa, base + 0x14);
+	T_EQ(mlog[3].write, 1);
+	T_EQ(mlog[4].gpa, base + 0x20);
+	T_EQ(mlog[5].gpa, base + 0x22);
+	T_EQ(nmlog, 6);
+	/* 0xBEEF stored; DX = the word at 0x16; the word at 0x14 0xC4BD + 1. */
+	T_EQ(dev[0x10], 0xEF);
+	T_EQ(dev[0x11], 0xBE);
+	T_EQ(dev[0x14], 0xBE);
+	T_EQ(dev[0x15], 0xC4);
+	T_EQ(dev[0x20], 0xEF);
+	T_EQ(dev[0x23], 0xBE);
+	st = state(&vm);
+	T_EQ(st->gprs[NVMM_X64_GPR_RCX], 0);
+	T_EQ(st->gprs[NVMM_X64_GPR_RDX], 0xD2CB);
+	T_EQ(st->gprs[NVMM_X64_GPR_RFLAGS] & 0x8D5, 0x84);	/* SF PF */
+	T_EQ(st->gprs[NVMM_X64_GPR_RDI], 0x24);
+	T_EQ(st->gprs[NVMM_X64_GPR_RCX], 0);
+	vm_destroy(&vm);
+}
+
+/* 32-bit mode: store, SUB with flags, MOVZX with an operand-size prefix, REP STOSL. */
+TEST(mmio_prot32_mode)
+{
+	struct nvmm_x64_state *st;
+	struct vm vm;
+
+	setup(&vm);
+	vm_load(&vm, PAYLOAD(p32_mmio));
+	vm_mode(&vm, 0, VM_PROT32);
+	st = state(&vm);
+	st->gprs[NVMM_X64_GPR_RAX] = 0x00000005;
+	st->gprs[NVMM_X64_GPR_RBX] = M(0x80);
+	st->gprs[NVMM_X64_GPR_RSI] = 2;
+	st->gprs[NVMM_X64_GPR_RCX] = 2;
+	st->gprs[NVMM_X64_GPR_RDX] = 0xFFFFFFFF;
+	st->gprs[NVMM_X64_GPR_RDI] = M(0x100);
+	commit(&vm);
+	T_EQ(run_assisted(&vm), 5);
+	/* ESI = 2 - 5: a borrow and a negative result, flags from the SUB. */
+	st = state(&vm);
+	T_EQ(st->gprs[NVMM_X64_GPR_RSI], 0xFFFFFFFD);
+	T_EQ(st->gprs[NVMM_X64_GPR_RFLAGS] & 0x8D5, 0x91);	/* SF AF CF */
+	T_EQ(st->gprs[NVMM_X64_GPR_RCX], 0);
+	T_EQ(dev[0x80], 5);
+	T_EQ(dev[0x81], 0);
+	T_EQ(st->gprs[NVMM_X64_GPR_RDX], 0xFFFF0000);
+	T_EQ(st->gprs[NVMM_X64_GPR_RDI], M(0x100) + 8);
+	T_EQ(dev[0x100], 5);
+	T_EQ(dev[0x104], 5);
+	T_EQ(mlog[1].write, 0);
+	vm_destroy(&vm);
 }

@@ -308,14 +308,16 @@ identify(void)
 		field("Guest run", "failed: %s: %s", failed, strerror(errno));
 
 	printf("Not available on KVM:\n");
-	printf("  CPUID exits: ENOTSUP, KVM answers CPUID in the kernel\n");
-	printf("  MONITOR/MWAIT exits: never reported, CPUID hides MONITOR "
-	    "and KVM handles both\n");
+	printf("  CPUID exits: ENOTSUP (KVM answers CPUID in the kernel; "
+	    "masks work)\n");
+	printf("  MONITOR/MWAIT exits: never (CPUID hides MONITOR; KVM "
+	    "handles both)\n");
 	printf("  TPR_CHANGED exits: only when the guest lowers its TPR\n");
-	printf("  gpa_map without PROT_READ: ENOTSUP, KVM guest memory is "
-	    "always readable\n");
+	printf("  gpa_map without PROT_READ: ENOTSUP (KVM guest memory is "
+	    "always readable)\n");
 	if (!user_msr)
-		printf("  RDMSR/WRMSR exits: this KVM has no MSR filter\n");
+		printf("  RDMSR/WRMSR exits: never (this KVM has no MSR "
+		    "filter)\n");
 	if (out_executed)
 		printf("  OUT and MMIO-write exits: reported after KVM's "
 		    "instruction emulator executed them\n");
@@ -334,7 +336,7 @@ command(pid_t pid, char *buf, size_t len)
 
 /* The KVM VMs a process holds: its fds on "anon_inode:kvm-vm". */
 static unsigned
-kvm_vms(const char *pid)
+kvm_vms(pid_t pid)
 {
 	char path[64], link[32];
 	struct dirent *de;
@@ -342,7 +344,7 @@ kvm_vms(const char *pid)
 	ssize_t len;
 	DIR *d;
 
-	snprintf(path, sizeof(path), "/proc/%s/fd", pid);
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
 	d = opendir(path);
 	if (d == NULL)
 		return 0;	/* gone, or not ours to see */
@@ -410,7 +412,7 @@ list(void)
 		if (de->d_name[0] < '1' || de->d_name[0] > '9')
 			continue;
 		pid = atoi(de->d_name);
-		vms = kvm_vms(de->d_name);
+		vms = kvm_vms(pid);
 		for (unsigned i = 0; i < nowners && vms > 0; i++)
 			vms -= owners[i] == pid;
 		if (vms > 0)

@@ -10,22 +10,23 @@ GUEST_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -Wshadow \
     -Wstrict-prototypes -Wmissing-prototypes -O2 -ffreestanding -nostdlib \
     -fno-pic -fno-pie -static -mno-red-zone -mgeneral-regs-only \
     -fno-stack-protector -fno-asynchronous-unwind-tables \
-    -fno-tree-loop-distribute-patterns -MMD -MP
+    -fno-tree-loop-distribute-patterns
 GUEST_LDFLAGS := -no-pie -Wl,--build-id=none -Wl,-z,max-page-size=4096 \
     -Wl,-z,noexecstack
 
 $(B)/vmm/guest/%.guest.o: vmm/guest/%.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $< (guest)"
-	$(Q)$(CC) $(GUEST_CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(GUEST_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(B)/vmm/guest/%.guest.o: vmm/guest/%.S
 	@mkdir -p $(dir $@)
 	@echo "  AS      $< (guest)"
-	$(Q)$(CC) $(GUEST_CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(GUEST_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(B)/vmm/guest/guest.lds: vmm/guest/guest.lds.S vmm/pc.h
 	@mkdir -p $(dir $@)
+	@echo "  CPP     $<"
 	$(Q)$(CC) -E -P -undef -x assembler-with-cpp -o $@ $<
 
 $(GUEST_ELF): $(GUEST_OBJS) $(B)/vmm/guest/guest.lds
