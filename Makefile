@@ -56,6 +56,7 @@ include tools/module.mk
 include vmm/module.mk
 include tests/module.mk
 include bench/module.mk
+include mk/install.mk
 
 all: $(PROGRAMS)
 

@@ -1268,3 +1268,64 @@ TEST(mem_readonly_ram_write_goes_to_mmio)
 	T_EQ(st.gprs[RAX], 0x5A);
 	T_EQ(f.nlog, 0);
 }
+
+TEST(mem_alu_and_strings_16bit_mode)
+{
+	mode16();
+	set(RAX, 0xFFFF);
+	fake_mmio_in(&f, 0x0001, 2);
+	T_EQ(RUN(0xB8000, "\x01\x07"), 0);		/* add [bx],ax */
+	want.gprs[RIP] += 2;
+	want.gprs[RFLAGS] = 0x2 | CF | PF | AF | ZF;
+	CHECK();
+	LOG(1, 0xB8000, 1, 2, 0);
+
+	next();
+	fake_mmio_in(&f, 0x7FFFFFFF, 4);
+	T_EQ(RUN(0xB8000, "\x66\x83\x07\x01"), 0);	/* add dword [bx],1 */
+	want.gprs[RIP] += 4;
+	want.gprs[RFLAGS] = 0x2 | PF | AF | SF | OF;
+	CHECK();
+	LOG(1, 0xB8000, 1, 4, 0x80000000);
+
+	next();
+	fake_mmio_in(&f, 0x00FF, 2);
+	T_EQ(RUN(0xB8000, "\x85\x07"), 0);		/* test [bx],ax */
+	want.gprs[RIP] += 2;
+	want.gprs[RFLAGS] = 0x2 | PF;
+	CHECK();
+
+	/* rep movsb from DS:SI (MMIO) to ES:DI (RAM), real-mode bases. */
+	next();
+	st.segs[NVMM_X64_SEG_DS].base = want.segs[NVMM_X64_SEG_DS].base =
+	    0xB8000;
+	st.segs[NVMM_X64_SEG_ES].base = want.segs[NVMM_X64_SEG_ES].base =
+	    0x20000;
+	set(RSI, 0x10);
+	set(RDI, 0x20);
+	set(RCX, 1);
+	fake_mmio_in(&f, 0x5A, 1);
+	T_EQ(RUN(0xB8010, "\xF3\xA4"), 0);
+	want.gprs[RSI] = 0x11;
+	want.gprs[RDI] = 0x21;
+	want.gprs[RCX] = 0;
+	want.gprs[RIP] += 2;
+	CHECK();
+	LOG(0, 0xB8010, 0, 1, 0x5A);
+	T_EQ(*fake_ram(&f, 0x20020), 0x5A);
+
+	/* cmpsw with an SS override on the source. */
+	next();
+	st.segs[NVMM_X64_SEG_SS].base = want.segs[NVMM_X64_SEG_SS].base =
+	    0xA0000;
+	fake_put(&f, 0x20021, "\x34\x12", 2);
+	fake_mmio_in(&f, 0x1234, 2);
+	T_EQ(RUN(0xA0011, "\x36\xA7"), 0);
+	want.gprs[RSI] = 0x13;
+	want.gprs[RDI] = 0x23;
+	want.gprs[RIP] += 2;
+	want.gprs[RFLAGS] = 0x2 | ZF | PF;
+	CHECK();
+	LOG(0, 0xA0011, 0, 2, 0x1234);
+	T_EQ(f.nlog, 1);
+}

@@ -20,7 +20,7 @@ $(B)/tests/vmhold: $(B)/tests/vmhold.o $(LIBNVMM_A)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ -lpthread
 
-TESTS += tests/test_nvmmctl.sh
+TESTS += tests/test_nvmmctl.sh tests/test_examples.sh
 check-fast: $(B)/tests/vmhold
 
 # The installed library is the plain build: an ASan-built one would not

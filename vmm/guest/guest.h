@@ -136,6 +136,7 @@ void pic_disable(void);
 void ioapic_route(unsigned isa_irq, irq_handler h);
 void ioapic_mask(unsigned isa_irq);
 void set_handler(unsigned vector, irq_handler h);
+/* HLTs until *count reaches want; timeout in PIT ticks, 0 for none. */
 bool wait_for(volatile unsigned *count, unsigned want, unsigned timeout);
 
 #define LAPIC_TIMER_INIT	0x380

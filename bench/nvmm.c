@@ -1,0 +1,281 @@
+/*
+ * libnvmm: the same guest through the NVMM API, with the exit handlers a
+ * VMM writes (the assists, or QEMU's get/modify/set of the state), state
+ * access per group, and the machine life cycle.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <nvmm.h>
+
+#include "bench.h"
+#include "guest.h"
+
+struct nv {
+	struct nvmm_machine mach;
+	struct nvmm_vcpu vcpu;
+	uint64_t groups;	/* for the QEMU-like handler */
+};
+
+/* Port 0x80 takes POST codes: a device model would ignore the byte too. */
+static void
+io_cb(struct nvmm_io *io)
+{
+	(void)io;
+}
+
+static void
+mem_cb(struct nvmm_mem *mem)
+{
+	if (!mem->write)
+		memset(mem->data, 0x5A, mem->size);
+}
+
+static void
+nv_create(struct nv *v, uint8_t *mem)
+{
+	struct nvmm_assist_callbacks cbs = { io_cb, mem_cb };
+	uintptr_t rom = (uintptr_t)mem + GUEST_ROM_GPA;
+
+	CHECK(nvmm_machine_create(&v->mach));
+	CHECK(nvmm_hva_map(&v->mach, (uintptr_t)mem, GUEST_MEM_SIZE));
+	CHECK(nvmm_gpa_map(&v->mach, (uintptr_t)mem, 0, GUEST_RAM_SIZE,
+	    PROT_READ | PROT_WRITE | PROT_EXEC));
+	CHECK(nvmm_gpa_map(&v->mach, rom, GUEST_ROM_GPA, GUEST_ROM_SIZE,
+	    PROT_READ | PROT_EXEC));
+	CHECK(nvmm_gpa_map(&v->mach, rom, GUEST_RESET_GPA, GUEST_ROM_SIZE,
+	    PROT_READ | PROT_EXEC));
+	CHECK(nvmm_vcpu_create(&v->mach, 0, &v->vcpu));
+	CHECK(nvmm_vcpu_configure(&v->mach, &v->vcpu, NVMM_VCPU_CONF_CALLBACKS,
+	    &cbs));
+}
+
+static void
+nv_setup(struct nv *v, enum guest_loop loop)
+{
+	CHECK(nvmm_init());
+	nv_create(v, guest_mem(loop));
+}
+
+static void
+nv_exit(struct nv *v, uint64_t reason)
+{
+	const struct nvmm_vcpu_exit *e = v->vcpu.exit;
+
+	do
+		CHECK(nvmm_vcpu_run(&v->mach, &v->vcpu));
+	while (e->reason == NVMM_VCPU_EXIT_NONE);
+	if (e->reason != reason ||
+	    (reason == NVMM_VCPU_EXIT_IO && e->u.io.port != GUEST_OUT_PORT))
+		die("libnvmm: exit 0x%llx, want 0x%llx",
+		    (unsigned long long)e->reason, (unsigned long long)reason);
+}
+
+static void
+op_io(void *ctx)
+{
+	struct nv *v = ctx;
+
+	nv_exit(v, NVMM_VCPU_EXIT_IO);
+	CHECK(nvmm_assist_io(&v->mach, &v->vcpu));
+}
+
+static void
+op_mmio(void *ctx)
+{
+	struct nv *v = ctx;
+
+	nv_exit(v, NVMM_VCPU_EXIT_MEMORY);
+	CHECK(nvmm_assist_mem(&v->mach, &v->vcpu));
+}
+
+/* What QEMU's NVMM accelerator does around an exit it handles itself. */
+static void
+op_qemu_like(void *ctx)
+{
+	struct nv *v = ctx;
+	struct nvmm_x64_state *st = v->vcpu.state;
+
+	nv_exit(v, NVMM_VCPU_EXIT_IO);
+	CHECK(nvmm_vcpu_getstate(&v->mach, &v->vcpu, v->groups));
+	st->gprs[NVMM_X64_GPR_RIP] = v->vcpu.exit->u.io.npc;
+	st->gprs[NVMM_X64_GPR_RAX]++;
+	CHECK(nvmm_vcpu_setstate(&v->mach, &v->vcpu, v->groups));
+}
+
+/* nvmm-io N REPS: µs per OUT exit, completed by nvmm_assist_io. */
+static void
+work_io(const long *a)
+{
+	struct nv v;
+
+	nv_setup(&v, GUEST_OUT_LOOP);
+	printf("%f\n", time_op(op_io, &v, a[0], (int)a[1]));
+}
+
+/* nvmm-mmio N REPS: µs per MMIO read exit, completed by nvmm_assist_mem. */
+static void
+work_mmio(const long *a)
+{
+	struct nv v;
+
+	nv_setup(&v, GUEST_MMIO_LOOP);
+	printf("%f\n", time_op(op_mmio, &v, a[0], (int)a[1]));
+}
+
+/* nvmm-qemu N REPS GROUPS: µs per OUT exit with the QEMU-like handler. */
+static void
+work_qemu_like(const long *a)
+{
+	struct nv v;
+
+	nv_setup(&v, GUEST_OUT_LOOP);
+	v.groups = (uint64_t)a[2];
+	printf("%f\n", time_op(op_qemu_like, &v, a[0], (int)a[1]));
+}
+
+/* µs per getstate of a cached group, over about 10 ms. */
+static double
+time_cached(struct nv *v, uint64_t g)
+{
+	uint64_t t0 = now_ns(), t;
+	long n = 0;
+
+	do {
+		for (int i = 0; i < 64; i++)
+			CHECK(nvmm_vcpu_getstate(&v->mach, &v->vcpu, g));
+		n += 64;
+		t = now_ns();
+	} while (t - t0 < 10000000);
+	return (t - t0) / 1e3 / n;
+}
+
+/*
+ * nvmm-state GROUP N REPS: µs of getstate(GROUP) cached, of getstate
+ * right after an I/O exit, of setstate, and of the commit setstate defers
+ * to the next run (that run's time less a plain run's).
+ */
+static void
+work_state(const long *a)
+{
+	double cached[BENCH_MAX_REPS], get[BENCH_MAX_REPS], set[BENCH_MAX_REPS];
+	double plain[BENCH_MAX_REPS], commit[BENCH_MAX_REPS];
+	uint64_t g = (uint64_t)a[0], t0, t1, t2, t3;
+	long n = a[1];
+	int reps = (int)a[2];
+	struct nv v;
+
+	if (reps < 1 || reps > BENCH_MAX_REPS)
+		die("1 to %d repetitions", BENCH_MAX_REPS);
+	nv_setup(&v, GUEST_OUT_LOOP);
+	op_io(&v);
+	CHECK(nvmm_vcpu_getstate(&v.mach, &v.vcpu, g));
+	for (int r = 0; r < reps; r++) {
+		uint64_t tget = 0, tset = 0, tplain = 0, tcommit = 0;
+
+		cached[r] = time_cached(&v, g);
+		for (long i = 0; i < n; i++) {
+			t0 = now_ns();
+			nv_exit(&v, NVMM_VCPU_EXIT_IO);
+			t1 = now_ns();
+			CHECK(nvmm_assist_io(&v.mach, &v.vcpu));
+			t2 = now_ns();
+			CHECK(nvmm_vcpu_getstate(&v.mach, &v.vcpu, g));
+			t3 = now_ns();
+			tplain += t1 - t0;
+			tget += t3 - t2;
+		}
+		for (long i = 0; i < n; i++) {
+			t0 = now_ns();
+			nv_exit(&v, NVMM_VCPU_EXIT_IO);
+			t1 = now_ns();
+			CHECK(nvmm_assist_io(&v.mach, &v.vcpu));
+			CHECK(nvmm_vcpu_getstate(&v.mach, &v.vcpu, g));
+			t2 = now_ns();
+			CHECK(nvmm_vcpu_setstate(&v.mach, &v.vcpu, g));
+			t3 = now_ns();
+			tcommit += t1 - t0;
+			tset += t3 - t2;
+		}
+		get[r] = tget / 1e3 / n;
+		set[r] = tset / 1e3 / n;
+		plain[r] = tplain / 1e3 / n;
+		commit[r] = tcommit / 1e3 / n;
+	}
+	printf("%f %f %f %f\n", median(cached, reps), median(get, reps),
+	    median(set, reps), median(commit, reps) - median(plain, reps));
+}
+
+/*
+ * nvmm-state-count GROUP STAGE N, for counting syscalls: N times an I/O
+ * exit (stage 0), then getstate(GROUP) (stage 1), then setstate (stage 2);
+ * or N times getstate(GROUP) of the cached group (stage 3).
+ */
+static void
+work_state_count(const long *a)
+{
+	uint64_t g = (uint64_t)a[0];
+	long stage = a[1];
+	struct nv v;
+
+	nv_setup(&v, GUEST_OUT_LOOP);
+	op_io(&v);
+	CHECK(nvmm_vcpu_getstate(&v.mach, &v.vcpu, g));
+	for (long i = 0; i < a[2]; i++) {
+		if (stage != 3)
+			op_io(&v);
+		if (stage >= 1)
+			CHECK(nvmm_vcpu_getstate(&v.mach, &v.vcpu, g));
+		if (stage == 2)
+			CHECK(nvmm_vcpu_setstate(&v.mach, &v.vcpu, g));
+	}
+}
+
+static void
+life_init(void)
+{
+	CHECK(nvmm_init());
+}
+
+static void *
+life_create(uint8_t *mem)
+{
+	struct nv *v = malloc(sizeof(*v));
+
+	if (v == NULL)
+		die("out of memory");
+	nv_create(v, mem);
+	nv_exit(v, NVMM_VCPU_EXIT_IO);
+	return v;
+}
+
+static void
+life_destroy(void *vm)
+{
+	struct nv *v = vm;
+
+	CHECK(nvmm_machine_destroy(&v->mach));
+	free(v);
+}
+
+/* nvmm-life K DESTROY: see life_cycle(). */
+static void
+work_life(const long *a)
+{
+	static const struct life_ops ops = { life_init, life_create,
+	    life_destroy };
+
+	life_cycle(&ops, a);
+}
+
+const struct workload nvmm_workloads[] = {
+	{ "nvmm-io", work_io },
+	{ "nvmm-mmio", work_mmio },
+	{ "nvmm-qemu", work_qemu_like },
+	{ "nvmm-state", work_state },
+	{ "nvmm-state-count", work_state_count },
+	{ "nvmm-life", work_life },
+	{ NULL, NULL },
+};

@@ -1,0 +1,15 @@
+/*
+ * The guest's serial console on the terminal: raw mode when standard input
+ * is a terminal, Ctrl-A x to quit as in QEMU; from a pipe or a file it still
+ * works, so scripts and tests drive the guest.
+ */
+#ifndef VMM_CONSOLE_H
+#define VMM_CONSOLE_H
+
+struct machine;
+
+/* 0 or a negative errno. */
+int console_start(struct machine *m);
+void console_stop(void);
+
+#endif
