@@ -60,10 +60,18 @@ struct qemu_result {
 void qemu_measure(const char *dir, struct qemu_result *res);
 void qemu_version(char *buf, int len);
 
-/* main.c: child processes, and counting with perf. */
-int spawn(char *const argv[], bool merge_stderr, char *out, int len,
-    double timeout_s, double *secs);
-bool perf_count(char *const argv[], bool comm_off, double *syscalls,
-    double *exits);
+/*
+ * main.c: runs argv (env: one more variable or NULL), its stdout (and
+ * stderr if merged) into out; returns its wait status, or -1 with errno
+ * (ETIMEDOUT: killed after timeout_s). secs: the time it took.
+ */
+int spawn(char *const argv[], const char *env, bool merge_stderr, char *out,
+    int len, double timeout_s, double *secs);
+/*
+ * Counts syscalls and KVM userspace exits of a command that must exit with
+ * status; false where it failed or perf does not work.
+ */
+bool perf_count(char *const argv[], const char *env, int status,
+    double *syscalls, double *exits);
 
 #endif

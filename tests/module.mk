@@ -32,3 +32,13 @@ $(B)/tests/test_assist: $(B)/tests/test_assist.o $(B)/tests/assist_cases.o \
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ -lpthread
 
 TESTS += $(B)/tests/test_assist
+
+# nvmm-run end to end, with a guest that runs an instruction KVM can't emulate.
+$(B)/tests/guest_badinsn.elf: tests/guest_badinsn.S
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) -nostdlib -static -no-pie -Wl,-Ttext-segment=0x100000 \
+		-Wl,--build-id=none -Wl,-z,noexecstack -o $@ $<
+
+TESTS += tests/test_nvmm_run.sh
+check-fast: $(B)/tests/guest_badinsn.elf

@@ -418,13 +418,24 @@ cpu_prepare(struct cpu *c)
 	return r == 0;
 }
 
+/* Opcodes (after prefixes) that KVM's emulator is known to give up on. */
 static const char *const insn_names[][2] = {
-	/* bytes (hex), what they are */
 	{ "0fc7", "CMPXCHG8B/CMPXCHG16B" },
-	{ "0fae", "XSAVE/XRSTOR/FXSAVE family" },
-	{ "cc", "INT3" },
+	{ "0fae", "an FXSAVE/XSAVE/XRSTOR-family instruction" },
+	{ "0f38", "an SSSE3/SSE4 instruction" },
+	{ "0f3a", "an SSSE3/SSE4 instruction" },
 	{ "0f01", "a system instruction (XGETBV, SWAPGS, ...)" },
+	{ "cc", "INT3" },
 };
+
+/* Legacy and REX prefixes, skipped to name the opcode. */
+static bool
+is_prefix(uint8_t b)
+{
+	return b == 0x66 || b == 0x67 || b == 0xF0 || b == 0xF2 || b == 0xF3 ||
+	    b == 0x2E || b == 0x36 || b == 0x3E || b == 0x26 || b == 0x64 ||
+	    b == 0x65 || (b & 0xF0) == 0x40;
+}
 
 /* "the instruction at RIP": its bytes and, when known, its name. */
 static void
@@ -449,9 +460,13 @@ describe_rip(struct cpu *c, char *buf, size_t len)
 
 		if (n > 15)
 			n = 15;
+		size_t op = 0;
+
 		for (size_t i = 0; i < n; i++)
 			snprintf(hex + 3 * i, 4, " %02x", b[i]);
-		snprintf(key, sizeof(key), "%02x%02x", b[0], b[1]);
+		while (op + 2 < n && is_prefix(b[op]))
+			op++;
+		snprintf(key, sizeof(key), "%02x%02x", b[op], b[op + 1]);
 		for (size_t i = 0; i < sizeof(insn_names) / sizeof(insn_names[0]); i++)
 			if (strncmp(key, insn_names[i][0],
 			    strlen(insn_names[i][0])) == 0)
