@@ -10,7 +10,6 @@
 #include <stdint.h>
 
 #define BENCH_REPS	5	/* each figure is the median of this many */
-#define BENCH_MAX_REPS	16
 #define BENCH_WARMUP	200	/* operations before timing starts */
 
 #define CHECK(call)							\
@@ -20,10 +19,15 @@
 	} while (0)
 
 void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-uint64_t now_ns(void);
+uint64_t now_ns(void);		/* wall clock */
+uint64_t cpu_ns(void);		/* this process's CPU time */
 double median(const double *v, int n);
-/* Median over reps of the mean µs of op, n calls a repetition. */
-double time_op(void (*op)(void *), void *ctx, long n, int reps);
+/*
+ * Mean CPU µs of op over n calls, after BENCH_WARMUP calls. The CPU time
+ * of the VCPU thread includes the guest's and KVM's (PVM runs them in its
+ * context), and unlike the wall clock it ignores the machine's other jobs.
+ */
+double time_op(void (*op)(void *), void *ctx, long n);
 
 /* A VMM's life cycle: once per process, then per VM. */
 struct life_ops {
@@ -32,15 +36,19 @@ struct life_ops {
 	void (*destroy)(void *vm);
 };
 /*
- * Prints the µs of init, then medians over args[0] VMs of create and of
- * destroy; args[1] = 0 keeps the VMs, to count the syscalls of creation.
+ * "NAME K MODE": K VMs. LIFE_TIME prints the µs of init, then medians of
+ * create and of destroy, each as CPU time and wall clock time (destroy
+ * waits for KVM's teardown). The other modes, untimed, are for counting:
+ * each VM created and destroyed in turn, or all created and kept, or all
+ * created then all destroyed.
  */
+enum { LIFE_TIME, LIFE_CYCLE, LIFE_KEEP, LIFE_DROP };
 void life_cycle(const struct life_ops *ops, const long *args);
 
 /*
  * Workloads, run as "nvmm-bench child NAME ARGS...": each prints its
- * figures on one line of stdout. n is the number of operations a
- * repetition; with reps = 1 a run also serves for counting syscalls.
+ * figures on one line of stdout. Their first argument is a number of
+ * operations: runs with two numbers give the syscalls of one operation.
  */
 struct workload {
 	const char *name;
@@ -49,24 +57,34 @@ struct workload {
 extern const struct workload kvm_workloads[];	/* kvm.c: raw KVM */
 extern const struct workload nvmm_workloads[];	/* nvmm.c: libnvmm */
 
-/* qemu.c: the guest under QEMU; see there. */
-struct qemu_result {
-	double us;		/* per OUT exit */
+/*
+ * qemu.c: the guest under QEMU. qemu_open picks the accelerator, each
+ * qemu_round times a run of either length, qemu_close works out the
+ * figures and counts syscalls.
+ */
+struct qemu {
+	double us;		/* per OUT exit; NAN: QEMU did not run */
 	double syscalls;	/* per OUT exit, all threads; NAN: not counted */
 	double exits;		/* KVM userspace exits per OUT */
-	char accel[8];		/* "kvm", or "tcg" when KVM failed */
+	char accel[8];		/* "kvm", or "tcg" where KVM failed */
 	char error[160];	/* why KVM failed */
+
+	char image[2][1100];	/* the two lengths of run */
+	char *argv[2][20];
+	double secs[2][BENCH_REPS];
 };
-void qemu_measure(const char *dir, struct qemu_result *res);
+void qemu_open(struct qemu *q, const char *dir);
+void qemu_round(struct qemu *q, int rep);
+void qemu_close(struct qemu *q);
 void qemu_version(char *buf, int len);
 
 /*
  * main.c: runs argv (env: one more variable or NULL), its stdout (and
  * stderr if merged) into out; returns its wait status, or -1 with errno
- * (ETIMEDOUT: killed after timeout_s). secs: the time it took.
+ * (ETIMEDOUT: killed after timeout_s). cpu_s: its CPU time, all threads.
  */
 int spawn(char *const argv[], const char *env, bool merge_stderr, char *out,
-    int len, double timeout_s, double *secs);
+    int len, double timeout_s, double *cpu_s);
 /*
  * Counts syscalls and KVM userspace exits of a command that must exit with
  * status; false where it failed or perf does not work.

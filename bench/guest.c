@@ -1,4 +1,4 @@
-/* The benchmark guest: see guest.h and guest.S. */
+/* The benchmark guest: see guest.h and image.S. */
 #include "guest.h"
 
 #include <string.h>

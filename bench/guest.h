@@ -1,5 +1,5 @@
 /*
- * The benchmark guest: one 64 KiB firmware image (guest.S) that every VMM
+ * The benchmark guest: one 64 KiB firmware image (image.S) that every VMM
  * under test maps as a PC does, at 0xF0000 and at 4 GiB - 64 KiB, and
  * starts at the reset vector. The guest enters long mode by itself, so raw
  * KVM, libnvmm and QEMU run the very same bytes and no VMM sets a register;

@@ -73,9 +73,9 @@ slot(struct raw *r, uint32_t n, uint64_t gpa, uint64_t off, uint64_t size,
 	    &reg);
 }
 
-/* sync: have KVM copy the registers into kvm_run at every exit, as libnvmm. */
+/* sync: the register sets KVM copies into kvm_run at every exit (libnvmm: all). */
 static void
-raw_create(struct raw *r, uint8_t *mem, bool sync)
+raw_create(struct raw *r, uint8_t *mem, uint32_t sync)
 {
 	r->mem = mem;
 	r->vm = xioctl(kvm_fd, KVM_CREATE_VM, "KVM_CREATE_VM", NULL);
@@ -91,9 +91,7 @@ raw_create(struct raw *r, uint8_t *mem, bool sync)
 	if (r->run == MAP_FAILED)
 		die("kvm_run: %m");
 	xioctl(r->vcpu, KVM_SET_CPUID2, "KVM_SET_CPUID2", cpuid);
-	if (sync)
-		r->run->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS |
-		    KVM_SYNC_X86_EVENTS;
+	r->run->kvm_valid_regs = sync;
 }
 
 static void
@@ -129,26 +127,26 @@ raw_mmio(void *ctx)
 	memset(r->run->mmio.data, 0x5A, r->run->mmio.len);
 }
 
-/* kvm-io N REPS SYNC: µs per OUT exit. */
+/* kvm-io N SYNC: µs per OUT exit; SYNC: kvm_valid_regs. */
 static void
 work_io(const long *a)
 {
 	struct raw r;
 
 	raw_init();
-	raw_create(&r, guest_mem(GUEST_OUT_LOOP), a[2]);
-	printf("%f\n", time_op(raw_io, &r, a[0], (int)a[1]));
+	raw_create(&r, guest_mem(GUEST_OUT_LOOP), (uint32_t)a[1]);
+	printf("%f\n", time_op(raw_io, &r, a[0]));
 }
 
-/* kvm-mmio N REPS: µs per MMIO read exit. */
+/* kvm-mmio N: µs per MMIO read exit. */
 static void
 work_mmio(const long *a)
 {
 	struct raw r;
 
 	raw_init();
-	raw_create(&r, guest_mem(GUEST_MMIO_LOOP), false);
-	printf("%f\n", time_op(raw_mmio, &r, a[0], (int)a[1]));
+	raw_create(&r, guest_mem(GUEST_MMIO_LOOP), 0);
+	printf("%f\n", time_op(raw_mmio, &r, a[0]));
 }
 
 static void *
@@ -158,7 +156,7 @@ life_create(uint8_t *mem)
 
 	if (r == NULL)
 		die("out of memory");
-	raw_create(r, mem, false);
+	raw_create(r, mem, 0);
 	raw_io(r);
 	return r;
 }
@@ -170,7 +168,7 @@ life_destroy(void *vm)
 	free(vm);
 }
 
-/* kvm-life K DESTROY: see life_cycle(). */
+/* kvm-life K MODE: see life_cycle(). */
 static void
 work_life(const long *a)
 {

@@ -20,11 +20,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/kvm.h>
 #include <nvmm.h>
 
 #include "bench.h"
@@ -38,19 +40,20 @@ extern char **environ;
 #define LIFE_K		BENCH_REPS
 
 static char self[PATH_MAX];
-static char rundir[PATH_MAX];	/* QEMU images, perf's output */
-static char regdir[PATH_MAX];	/* the machine registry of the children */
-static char perf_file[PATH_MAX + 16];
+static char rundir[1024];	/* QEMU images, perf's output */
+static char regdir[1024 + 16];	/* the machine registry of the children */
+static char perf_file[1024 + 16];
 static bool have_perf;
 
 /* ---- Child processes --------------------------------------------------- */
 
 int
 spawn(char *const argv[], const char *env, bool merge_stderr, char *out,
-    int len, double timeout_s, double *secs)
+    int len, double timeout_s, double *cpu_s)
 {
 	posix_spawn_file_actions_t fa;
-	uint64_t t0, deadline;
+	struct rusage ru;
+	uint64_t deadline;
 	char *envp[1024], buf[512];
 	int p[2], st, r, ne = 0, n = 0;
 	bool timed_out = false;
@@ -67,8 +70,7 @@ spawn(char *const argv[], const char *env, bool merge_stderr, char *out,
 	posix_spawn_file_actions_adddup2(&fa, p[1], STDOUT_FILENO);
 	if (merge_stderr)
 		posix_spawn_file_actions_adddup2(&fa, p[1], STDERR_FILENO);
-	t0 = now_ns();
-	deadline = t0 + (uint64_t)(timeout_s * 1e9);
+	deadline = now_ns() + (uint64_t)(timeout_s * 1e9);
 	r = posix_spawnp(&pid, argv[0], &fa, NULL, argv, envp);
 	posix_spawn_file_actions_destroy(&fa);
 	close(p[1]);
@@ -99,9 +101,10 @@ spawn(char *const argv[], const char *env, bool merge_stderr, char *out,
 		n += k;
 	}
 	close(p[0]);
-	waitpid(pid, &st, 0);
-	if (secs != NULL)
-		*secs = (now_ns() - t0) / 1e9;
+	wait4(pid, &st, 0, &ru);
+	if (cpu_s != NULL)
+		*cpu_s = ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+		    (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 	out[n] = '\0';
 	if (timed_out) {
 		errno = ETIMEDOUT;
@@ -213,17 +216,17 @@ work(const char *name, const long *args, int nargs, bool off, double *v,
 	}
 }
 
-/* Syscalls per operation of a workload whose args[ni] is its count. */
+/* Syscalls of one operation: runs of n1 and n2 (args[0]) operations. */
 static double
-work_syscalls(const char *name, long *args, int nargs, int ni, long n1,
-    long n2, bool off)
+work_syscalls(const char *name, long *args, int nargs, long n1, long n2,
+    bool off)
 {
 	double c[2], exits;
 
 	for (int k = 0; k < 2; k++) {
 		struct work_argv w;
 
-		args[ni] = k ? n2 : n1;
+		args[0] = k ? n2 : n1;
 		work_argv(&w, name, args, nargs);
 		clear_registry();
 		if (!perf_count(w.argv, off ? COMM_OFF : NULL, 0, &c[k],
@@ -235,26 +238,18 @@ work_syscalls(const char *name, long *args, int nargs, int ni, long n1,
 
 /* ---- The measurements ---------------------------------------------------- */
 
-struct fig {
-	double us, sys;
-};
-
-struct pair {
-	struct fig on, off;	/* comm page on, off */
-};
-
-/* Exit round trips: N REPS ARG workloads. */
+/* Exit round trips: workloads NAME N ARG. */
 enum { E_RAW, E_RAW_SYNC, E_IO, E_QEMU, E_QEMU_SYNC, E_RAW_MMIO, E_MMIO, E_N };
 
 static const struct exit_spec {
 	const char *label, *work;
-	long arg;		/* the workload's third argument */
+	long arg;		/* the workload's second argument */
 	bool libnvmm;		/* measured with the comm page off too */
-	long n;			/* exits a repetition */
+	long n;			/* exits a run */
 } exit_specs[E_N] = {
 	[E_RAW] = { "(a) raw KVM: KVM_RUN loop", "kvm-io", 0, false, 20000 },
 	[E_RAW_SYNC] = { "(a') raw KVM, sync regs copied at exits (as libnvmm)",
-	    "kvm-io", 1, false, 20000 },
+	    "kvm-io", KVM_SYNC_X86_VALID_FIELDS, false, 20000 },
 	[E_IO] = { "(b, c) libnvmm: run + nvmm_assist_io (io callback)",
 	    "nvmm-io", 0, true, 10000 },
 	[E_QEMU] = { "(d) libnvmm, QEMU-like: get/set GPRS|SEGS|CRS|MSRS",
@@ -267,16 +262,50 @@ static const struct exit_spec {
 	    "nvmm-mmio", 0, true, 10000 },
 };
 
-static struct fig
-exit_fig(const struct exit_spec *s, bool off)
-{
-	long args[3] = { s->n, BENCH_REPS, s->arg };
-	struct fig f;
+struct fig {
+	double us, sys;
+};
 
-	work(s->work, args, 3, off, &f.us, 1);
-	args[1] = 1;
-	f.sys = work_syscalls(s->work, args, 3, 0, COUNT_N1, COUNT_N2, off);
-	return f;
+struct pair {
+	struct fig on, off;	/* comm page on, off */
+};
+
+/*
+ * The exits and QEMU, in BENCH_REPS rounds that each run every variant
+ * once: a burst of the machine's other work spoils one round of each
+ * variant rather than all of one, and the medians drop it.
+ */
+static void
+exit_figs(struct pair ex[E_N], struct qemu *q)
+{
+	double us[E_N][2][BENCH_REPS];
+
+	qemu_open(q, rundir);
+	for (int r = 0; r < BENCH_REPS; r++) {
+		for (int i = 0; i < E_N; i++) {
+			const struct exit_spec *s = &exit_specs[i];
+			long args[2] = { s->n, s->arg };
+
+			for (int off = 0; off <= s->libnvmm; off++)
+				work(s->work, args, 2, off, &us[i][off][r], 1);
+		}
+		qemu_round(q, r);
+	}
+	qemu_close(q);
+	for (int i = 0; i < E_N; i++) {
+		const struct exit_spec *s = &exit_specs[i];
+		long args[2] = { 0, s->arg };
+
+		ex[i].on.us = median(us[i][0], BENCH_REPS);
+		ex[i].on.sys = work_syscalls(s->work, args, 2, COUNT_N1,
+		    COUNT_N2, false);
+		ex[i].off = (struct fig){ NAN, NAN };
+		if (!s->libnvmm)
+			continue;
+		ex[i].off.us = median(us[i][1], BENCH_REPS);
+		ex[i].off.sys = work_syscalls(s->work, args, 2, COUNT_N1,
+		    COUNT_N2, true);
+	}
 }
 
 static const struct group {
@@ -294,57 +323,66 @@ static const struct group {
 };
 #define NGROUPS	(int)(sizeof(groups) / sizeof(groups[0]))
 
-/* Per group: getstate cached, getstate after an exit, setstate + commit. */
-struct state_figs {
-	struct fig f[3];
-};
-
-/* Syscalls of nvmm-state-count's stage per iteration. */
+/* Syscalls of an iteration of nvmm-state-count's stage. */
 static double
 stage_syscalls(uint64_t g, long stage, bool off)
 {
-	long args[3] = { (long)g, stage, 0 };
+	long args[3] = { 0, (long)g, stage };
 
-	return work_syscalls("nvmm-state-count", args, 3, 2, COUNT_N1, COUNT_N2,
+	return work_syscalls("nvmm-state-count", args, 3, COUNT_N1, COUNT_N2,
 	    off);
 }
 
+/*
+ * Per group: getstate cached, getstate right after an exit, setstate and
+ * its commit; base: the syscalls of an exit alone.
+ */
 static void
-state_figs(const struct group *g, bool off, double base,
-    struct state_figs *s)
+state_figs(const struct group *g, bool off, double base, struct fig f[3])
 {
-	long args[3] = { (long)g->flag, STATE_N, BENCH_REPS };
+	long args[2] = { STATE_N, (long)g->flag };
 	double v[4], get, set;
 
-	work("nvmm-state", args, 3, off, v, 4);
+	work("nvmm-state", args, 2, off, v, 4);
 	get = stage_syscalls(g->flag, 1, off);
 	set = stage_syscalls(g->flag, 2, off);
-	s->f[0] = (struct fig){ v[0], stage_syscalls(g->flag, 3, off) };
-	s->f[1] = (struct fig){ v[1], get - base };
+	f[0] = (struct fig){ v[0], stage_syscalls(g->flag, 3, off) };
+	f[1] = (struct fig){ v[1], get - base };
 	/* A difference of two medians: noise can make it a little negative. */
-	s->f[2] = (struct fig){ v[2] + fmax(v[3], 0), set - get };
+	f[2] = (struct fig){ v[2] + fmax(v[3], 0), set - get };
 }
 
-/* Life cycle: µs of the once-per-process init, of create and destroy. */
+/* Life cycle: the once-per-process init, create, destroy. */
 struct life {
-	double init;
-	struct fig create, destroy;
+	struct fig f[3];
+	double wall[3];
 };
 
+/*
+ * Syscalls: a cycle is create and destroy; destroy is what destroying all
+ * adds to creating all (which, with machines alive, pays for the registry's
+ * search of a free id); create is the rest of a cycle.
+ */
 static void
 life_figs(const char *name, struct life *l)
 {
-	long args[2] = { LIFE_K, 1 };
-	double v[3], cycle;
+	long args[2] = { LIFE_K, LIFE_TIME };
+	double v[6], cycle, keep, drop;
 
-	work(name, args, 2, false, v, 3);
-	l->init = v[0];
-	l->create.us = v[1];
-	l->destroy.us = v[2];
-	cycle = work_syscalls(name, args, 2, 0, 1, 3, false);
-	args[1] = 0;
-	l->create.sys = work_syscalls(name, args, 2, 0, 1, 3, false);
-	l->destroy.sys = cycle - l->create.sys;
+	work(name, args, 2, false, v, 6);
+	for (int m = 0; m < 3; m++) {
+		l->f[m].us = v[2 * m];
+		l->wall[m] = v[2 * m + 1];
+	}
+	args[1] = LIFE_CYCLE;
+	cycle = work_syscalls(name, args, 2, 1, 3, false);
+	args[1] = LIFE_KEEP;
+	keep = work_syscalls(name, args, 2, 1, 3, false);
+	args[1] = LIFE_DROP;
+	drop = work_syscalls(name, args, 2, 1, 3, false);
+	l->f[0].sys = NAN;
+	l->f[2].sys = drop - keep;
+	l->f[1].sys = cycle - l->f[2].sys;
 }
 
 /* ---- The table ---------------------------------------------------------- */
@@ -420,20 +458,20 @@ fig_row(const char *label, const struct pair *p, bool has_off,
 	    has_off ? ratio(p->off.us, p->on.us) : "", vs_raw, note });
 }
 
+/* raw: raw KVM's figures for the ratio, or NULL in raw KVM's own rows. */
 static void
-once_row(const char *label, double us, const char *vs_raw)
+life_rows(const char *const labels[3], const struct life *l,
+    const struct life *raw)
 {
-	row((const char *[NCOLS]){ label, num(us, 0), "", "", "", "", vs_raw,
-	    "" });
-}
+	for (int m = 0; m < 3; m++) {
+		struct pair p = { l->f[m], { NAN, NAN } };
+		char note[48];
 
-/* raw: raw KVM's figure, NAN in raw KVM's own rows. */
-static void
-life_row(const char *label, const struct fig *f, double raw)
-{
-	struct pair p = { *f, { NAN, NAN } };
-
-	fig_row(label, &p, false, isnan(raw) ? "" : ratio(f->us, raw), "", 0);
+		snprintf(note, sizeof(note), "wall clock: %s µs",
+		    num(l->wall[m], 0));
+		fig_row(labels[m], &p, false, raw != NULL ?
+		    ratio(l->f[m].us, raw->f[m].us) : "", note, 0);
+	}
 }
 
 static const char *
@@ -531,9 +569,14 @@ header(void)
 	printf("- KVM: %s\n", kvm_flavour());
 	printf("- QEMU: %s\n", qemu);
 	printf("- load average before the run: %s\n", load);
-	printf("- µs: median of %d repetitions; syscalls per operation: "
-	    "%s, difference of runs of %d and %d operations\n\n", BENCH_REPS,
-	    have_perf ? "`perf stat -e raw_syscalls:sys_enter`" :
+	printf("- µs per operation, median of %d repetitions: for exits, QEMU "
+	    "and the life cycle, CPU time of the VMM's process (KVM and the "
+	    "guest run in its thread: this is the wall clock of an idle "
+	    "machine, without the other jobs of a busy one); for state access, "
+	    "the wall clock of single calls\n", BENCH_REPS);
+	printf("- syscalls per operation: %s, difference of runs of %d and %d "
+	    "operations\n\n", have_perf ?
+	    "`perf stat -e raw_syscalls:sys_enter`" :
 	    "not counted (perf stat does not work here)", COUNT_N1, COUNT_N2);
 }
 
@@ -608,8 +651,8 @@ setup(void)
 int
 main(int argc, char **argv)
 {
-	struct pair ex[E_N] = { 0 }, st[NGROUPS][3];
-	struct qemu_result q;
+	struct pair ex[E_N], st[NGROUPS][3];
+	struct qemu q;
 	struct life raw, lib;
 	double base[2], max_cached = 0;
 
@@ -617,25 +660,19 @@ main(int argc, char **argv)
 		return child(argc, argv);
 	setup();
 
-	progress("exit round trips");
-	for (int i = 0; i < E_N; i++) {
-		ex[i].on = exit_fig(&exit_specs[i], false);
-		if (exit_specs[i].libnvmm)
-			ex[i].off = exit_fig(&exit_specs[i], true);
-	}
-	progress("QEMU");
-	qemu_measure(rundir, &q);
+	progress("exit round trips, QEMU");
+	exit_figs(ex, &q);
 	progress("state access");
 	for (int off = 0; off < 2; off++)
 		base[off] = stage_syscalls(NVMM_X64_STATE_GPRS, 0, off);
 	for (int g = 0; g < NGROUPS; g++) {
-		struct state_figs on, off;
+		struct fig on[3], off[3];
 
-		state_figs(&groups[g], false, base[0], &on);
-		state_figs(&groups[g], true, base[1], &off);
+		state_figs(&groups[g], false, base[0], on);
+		state_figs(&groups[g], true, base[1], off);
 		for (int k = 0; k < 3; k++)
-			st[g][k] = (struct pair){ on.f[k], off.f[k] };
-		max_cached = fmax(max_cached, on.f[0].us);
+			st[g][k] = (struct pair){ on[k], off[k] };
+		max_cached = fmax(max_cached, on[0].us);
 	}
 	progress("life cycle");
 	life_figs("kvm-life", &raw);
@@ -654,7 +691,7 @@ main(int argc, char **argv)
 		    vs(ex[i].on.us, ex[i].off.us, ex[E_RAW].on.us,
 		    exit_specs[i].libnvmm), "", 2);
 	{
-		char label[96], note[96];
+		char label[96], note[200];
 		struct pair p = { { q.us, q.syscalls }, { NAN, NAN } };
 
 		snprintf(label, sizeof(label), "QEMU -accel %s, the same guest",
@@ -685,16 +722,15 @@ main(int argc, char **argv)
 			fig_row(label, &st[g][k], true, "", "", 3);
 		}
 	}
-	section("5. VM life cycle");
-	once_row("raw KVM: open /dev/kvm, supported CPUID (once)", raw.init, "");
-	life_row("raw KVM: VM, memory, VCPU, run to the first exit",
-	    &raw.create, NAN);
-	life_row("raw KVM: destroy", &raw.destroy, NAN);
-	once_row("libnvmm: nvmm_init (once per process)", lib.init,
-	    ratio(lib.init, raw.init));
-	life_row("libnvmm: machine, memory, VCPU, run to the first exit",
-	    &lib.create, raw.create.us);
-	life_row("libnvmm: nvmm_machine_destroy", &lib.destroy, raw.destroy.us);
+	section("5. VM life cycle, µs of CPU time (median of 5 VMs)");
+	life_rows((const char *const[3]){
+	    "raw KVM: open /dev/kvm, supported CPUID (once)",
+	    "raw KVM: VM, memory, VCPU, run to the first exit",
+	    "raw KVM: destroy" }, &raw, NULL);
+	life_rows((const char *const[3]){
+	    "libnvmm: nvmm_init (once per process)",
+	    "libnvmm: machine, memory, VCPU, run to the first exit",
+	    "libnvmm: nvmm_machine_destroy" }, &lib, &raw);
 	section("Targets");
 	{
 		char v[64];

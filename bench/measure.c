@@ -21,13 +21,25 @@ die(const char *fmt, ...)
 	exit(1);
 }
 
-uint64_t
-now_ns(void)
+static uint64_t
+clock_ns(clockid_t clock)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clock, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t
+now_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
+}
+
+uint64_t
+cpu_ns(void)
+{
+	return clock_ns(CLOCK_PROCESS_CPUTIME_ID);
 }
 
 static int
@@ -41,59 +53,85 @@ cmp_double(const void *a, const void *b)
 double
 median(const double *v, int n)
 {
-	double s[BENCH_MAX_REPS];
+	double *s = malloc(n * sizeof(*v)), m;
 
+	if (s == NULL)
+		die("out of memory");
 	memcpy(s, v, n * sizeof(*v));
 	qsort(s, n, sizeof(*s), cmp_double);
-	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+	m = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+	free(s);
+	return m;
 }
 
 double
-time_op(void (*op)(void *), void *ctx, long n, int reps)
+time_op(void (*op)(void *), void *ctx, long n)
 {
-	double v[BENCH_MAX_REPS];
+	uint64_t t0;
 
-	if (n < 1 || reps < 1 || reps > BENCH_MAX_REPS)
-		die("1 to %d repetitions of at least one operation",
-		    BENCH_MAX_REPS);
+	if (n < 1)
+		die("at least one operation");
 	for (int i = 0; i < BENCH_WARMUP; i++)
 		op(ctx);
-	for (int r = 0; r < reps; r++) {
-		uint64_t t0 = now_ns();
+	t0 = cpu_ns();
+	for (long i = 0; i < n; i++)
+		op(ctx);
+	return (cpu_ns() - t0) / 1e3 / n;
+}
 
-		for (long i = 0; i < n; i++)
-			op(ctx);
-		v[r] = (now_ns() - t0) / 1e3 / n;
-	}
-	return median(v, reps);
+#define LIFE_MAX_VMS	16
+
+/* The µs since *c0 and *w0 (CPU, wall) into t[0], t[1]. */
+static void
+lap(uint64_t *c0, uint64_t *w0, double t[2][LIFE_MAX_VMS], int i)
+{
+	t[0][i] = (cpu_ns() - *c0) / 1e3;
+	t[1][i] = (now_ns() - *w0) / 1e3;
 }
 
 void
 life_cycle(const struct life_ops *ops, const long *args)
 {
-	double create[BENCH_MAX_REPS], destroy[BENCH_MAX_REPS], init;
+	double t[3][2][LIFE_MAX_VMS];	/* init, create, destroy; CPU, wall */
+	uint8_t *mem[LIFE_MAX_VMS];
+	void *vm[LIFE_MAX_VMS];
 	int k = (int)args[0];
-	uint64_t t0;
+	long mode = args[1];
+	uint64_t c0, w0;
 
-	if (k < 1 || k > BENCH_MAX_REPS)
-		die("1 to %d VMs", BENCH_MAX_REPS);
-	t0 = now_ns();
-	ops->init();
-	init = (now_ns() - t0) / 1e3;
-	for (int i = 0; i < k; i++) {
-		uint8_t *mem = guest_mem(GUEST_OUT_LOOP);
-		void *vm;
-
-		t0 = now_ns();
-		vm = ops->create(mem);
-		create[i] = (now_ns() - t0) / 1e3;
-		if (!args[1])
-			continue;
-		t0 = now_ns();
-		ops->destroy(vm);
-		destroy[i] = (now_ns() - t0) / 1e3;
-		guest_mem_free(mem);
+	if (k < 1 || k > LIFE_MAX_VMS)
+		die("1 to %d VMs", LIFE_MAX_VMS);
+	if (mode != LIFE_TIME) {
+		/* No clock here: reading the CPU time is a syscall. */
+		ops->init();
+		for (int i = 0; i < k; i++) {
+			mem[i] = guest_mem(GUEST_OUT_LOOP);
+			vm[i] = ops->create(mem[i]);
+			if (mode == LIFE_CYCLE)
+				ops->destroy(vm[i]);
+		}
+		for (int i = 0; i < k; i++) {
+			if (mode == LIFE_DROP)
+				ops->destroy(vm[i]);
+			guest_mem_free(mem[i]);
+		}
+		return;
 	}
-	printf("%f %f %f\n", init, median(create, k),
-	    args[1] ? median(destroy, k) : 0.0);
+	c0 = cpu_ns(), w0 = now_ns();
+	ops->init();
+	lap(&c0, &w0, t[0], 0);
+	for (int i = 0; i < k; i++) {
+		mem[i] = guest_mem(GUEST_OUT_LOOP);
+		c0 = cpu_ns(), w0 = now_ns();
+		vm[i] = ops->create(mem[i]);
+		lap(&c0, &w0, t[1], i);
+		c0 = cpu_ns(), w0 = now_ns();
+		ops->destroy(vm[i]);
+		lap(&c0, &w0, t[2], i);
+		guest_mem_free(mem[i]);
+	}
+	for (int m = 0; m < 3; m++)
+		for (int c = 0; c < 2; c++)
+			printf("%f ", median(t[m][c], m == 0 ? 1 : k));
+	printf("\n");
 }

@@ -105,125 +105,131 @@ op_qemu_like(void *ctx)
 	CHECK(nvmm_vcpu_setstate(&v->mach, &v->vcpu, v->groups));
 }
 
-/* nvmm-io N REPS: µs per OUT exit, completed by nvmm_assist_io. */
+/* nvmm-io N: µs per OUT exit, completed by nvmm_assist_io. */
 static void
 work_io(const long *a)
 {
 	struct nv v;
 
 	nv_setup(&v, GUEST_OUT_LOOP);
-	printf("%f\n", time_op(op_io, &v, a[0], (int)a[1]));
+	printf("%f\n", time_op(op_io, &v, a[0]));
 }
 
-/* nvmm-mmio N REPS: µs per MMIO read exit, completed by nvmm_assist_mem. */
+/* nvmm-mmio N: µs per MMIO read exit, completed by nvmm_assist_mem. */
 static void
 work_mmio(const long *a)
 {
 	struct nv v;
 
 	nv_setup(&v, GUEST_MMIO_LOOP);
-	printf("%f\n", time_op(op_mmio, &v, a[0], (int)a[1]));
+	printf("%f\n", time_op(op_mmio, &v, a[0]));
 }
 
-/* nvmm-qemu N REPS GROUPS: µs per OUT exit with the QEMU-like handler. */
+/* nvmm-qemu N GROUPS: µs per OUT exit with the QEMU-like handler. */
 static void
 work_qemu_like(const long *a)
 {
 	struct nv v;
 
 	nv_setup(&v, GUEST_OUT_LOOP);
-	v.groups = (uint64_t)a[2];
-	printf("%f\n", time_op(op_qemu_like, &v, a[0], (int)a[1]));
+	v.groups = (uint64_t)a[1];
+	printf("%f\n", time_op(op_qemu_like, &v, a[0]));
 }
 
-/* µs per getstate of a cached group, over about 10 ms. */
+/* µs per getstate of the group once cached: median of batches, ~10 ms. */
 static double
 time_cached(struct nv *v, uint64_t g)
 {
-	uint64_t t0 = now_ns(), t;
-	long n = 0;
+	double batch[256];
+	uint64_t start = now_ns(), t0;
+	int nb = 0;
 
+	CHECK(nvmm_vcpu_getstate(&v->mach, &v->vcpu, g));
 	do {
+		t0 = now_ns();
 		for (int i = 0; i < 64; i++)
 			CHECK(nvmm_vcpu_getstate(&v->mach, &v->vcpu, g));
-		n += 64;
-		t = now_ns();
-	} while (t - t0 < 10000000);
-	return (t - t0) / 1e3 / n;
+		batch[nb++] = (now_ns() - t0) / 1e3 / 64;
+	} while (nb < 256 && now_ns() - start < 10000000);
+	return median(batch, nb);
+}
+
+static double
+us_since(uint64_t *t)
+{
+	uint64_t now = now_ns();
+	double us = (now - *t) / 1e3;
+
+	*t = now;
+	return us;
 }
 
 /*
- * nvmm-state GROUP N REPS: µs of getstate(GROUP) cached, of getstate
- * right after an I/O exit, of setstate, and of the commit setstate defers
- * to the next run (that run's time less a plain run's).
+ * nvmm-state N GROUP: µs of getstate(GROUP) of the cached group; of
+ * getstate right after an I/O exit; of setstate; and of the commit that
+ * setstate defers to the next run: that run's time less a plain run's, the
+ * two alternating. Medians of N calls, then of BENCH_REPS repetitions, so
+ * that the load of the machine's other work hardly shows.
  */
 static void
 work_state(const long *a)
 {
-	double cached[BENCH_MAX_REPS], get[BENCH_MAX_REPS], set[BENCH_MAX_REPS];
-	double plain[BENCH_MAX_REPS], commit[BENCH_MAX_REPS];
-	uint64_t g = (uint64_t)a[0], t0, t1, t2, t3;
-	long n = a[1];
-	int reps = (int)a[2];
+	double cached[BENCH_REPS], get[BENCH_REPS], set[BENCH_REPS];
+	double commit[BENCH_REPS], *s;
+	uint64_t g = (uint64_t)a[1], t;
+	long n = a[0];
 	struct nv v;
 
-	if (reps < 1 || reps > BENCH_MAX_REPS)
-		die("1 to %d repetitions", BENCH_MAX_REPS);
+	s = malloc(4 * n * sizeof(*s));
+	if (n < 1 || s == NULL)
+		die("nvmm-state: at least one call");
 	nv_setup(&v, GUEST_OUT_LOOP);
 	op_io(&v);
-	CHECK(nvmm_vcpu_getstate(&v.mach, &v.vcpu, g));
-	for (int r = 0; r < reps; r++) {
-		uint64_t tget = 0, tset = 0, tplain = 0, tcommit = 0;
+	for (int r = 0; r < BENCH_REPS; r++) {
+		double *plain = s, *getv = s + n, *setv = s + 2 * n,
+		    *commitv = s + 3 * n;
 
 		cached[r] = time_cached(&v, g);
 		for (long i = 0; i < n; i++) {
-			t0 = now_ns();
+			t = now_ns();
 			nv_exit(&v, NVMM_VCPU_EXIT_IO);
-			t1 = now_ns();
+			plain[i] = us_since(&t);
 			CHECK(nvmm_assist_io(&v.mach, &v.vcpu));
-			t2 = now_ns();
+			t = now_ns();
 			CHECK(nvmm_vcpu_getstate(&v.mach, &v.vcpu, g));
-			t3 = now_ns();
-			tplain += t1 - t0;
-			tget += t3 - t2;
-		}
-		for (long i = 0; i < n; i++) {
-			t0 = now_ns();
-			nv_exit(&v, NVMM_VCPU_EXIT_IO);
-			t1 = now_ns();
-			CHECK(nvmm_assist_io(&v.mach, &v.vcpu));
-			CHECK(nvmm_vcpu_getstate(&v.mach, &v.vcpu, g));
-			t2 = now_ns();
+			getv[i] = us_since(&t);
 			CHECK(nvmm_vcpu_setstate(&v.mach, &v.vcpu, g));
-			t3 = now_ns();
-			tcommit += t1 - t0;
-			tset += t3 - t2;
+			setv[i] = us_since(&t);
+			nv_exit(&v, NVMM_VCPU_EXIT_IO);
+			commitv[i] = us_since(&t);
+			CHECK(nvmm_assist_io(&v.mach, &v.vcpu));
 		}
-		get[r] = tget / 1e3 / n;
-		set[r] = tset / 1e3 / n;
-		plain[r] = tplain / 1e3 / n;
-		commit[r] = tcommit / 1e3 / n;
+		get[r] = median(getv, n);
+		set[r] = median(setv, n);
+		commit[r] = median(commitv, n) - median(plain, n);
 	}
-	printf("%f %f %f %f\n", median(cached, reps), median(get, reps),
-	    median(set, reps), median(commit, reps) - median(plain, reps));
+	free(s);
+	printf("%f %f %f %f\n", median(cached, BENCH_REPS),
+	    median(get, BENCH_REPS), median(set, BENCH_REPS),
+	    median(commit, BENCH_REPS));
 }
 
 /*
- * nvmm-state-count GROUP STAGE N, for counting syscalls: N times an I/O
+ * nvmm-state-count N GROUP STAGE, for counting syscalls: N times an I/O
  * exit (stage 0), then getstate(GROUP) (stage 1), then setstate (stage 2);
  * or N times getstate(GROUP) of the cached group (stage 3).
  */
 static void
 work_state_count(const long *a)
 {
-	uint64_t g = (uint64_t)a[0];
-	long stage = a[1];
+	uint64_t g = (uint64_t)a[1];
+	long stage = a[2];
 	struct nv v;
 
 	nv_setup(&v, GUEST_OUT_LOOP);
 	op_io(&v);
 	CHECK(nvmm_vcpu_getstate(&v.mach, &v.vcpu, g));
-	for (long i = 0; i < a[2]; i++) {
+	for (long i = 0; i < a[0]; i++) {
 		if (stage != 3)
 			op_io(&v);
 		if (stage >= 1)
@@ -260,7 +266,7 @@ life_destroy(void *vm)
 	free(v);
 }
 
-/* nvmm-life K DESTROY: see life_cycle(). */
+/* nvmm-life K MODE: see life_cycle(). */
 static void
 work_life(const long *a)
 {

@@ -21,11 +21,6 @@
 /* isa-debug-exit: status (value << 1) | 1; the guest writes 0. */
 #define QEMU_DONE	1
 
-struct qemu_run {
-	char image[2][4200];	/* for QEMU_N1, QEMU_N2 */
-	char *argv[2][20];
-};
-
 static void
 write_image(const char *path, uint32_t n)
 {
@@ -38,88 +33,94 @@ write_image(const char *path, uint32_t n)
 }
 
 static void
-qemu_argv(char *argv[20], const char *accel, const char *image)
+set_accel(struct qemu *q, const char *accel)
 {
-	const char *const a[] = { QEMU, "-accel", accel, "-M", "pc",
-	    "-nodefaults", "-display", "none", "-no-reboot", "-m", "16",
-	    "-bios", image, "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
-	    NULL };
+	snprintf(q->accel, sizeof(q->accel), "%s", accel);
+	for (int k = 0; k < 2; k++) {
+		const char *const a[] = { QEMU, "-accel", q->accel, "-M", "pc",
+		    "-nodefaults", "-display", "none", "-no-reboot", "-m", "16",
+		    "-bios", q->image[k], "-device",
+		    "isa-debug-exit,iobase=0xf4,iosize=4", NULL };
 
-	memcpy(argv, a, sizeof(a));
+		memcpy(q->argv[k], a, sizeof(a));
+	}
 }
 
-/* Seconds of one run, or NAN with why in err. */
+/* CPU seconds of one run, or NAN with why in q->error. */
 static double
-run_once(char *const argv[], char *err, int errlen)
+run_once(struct qemu *q, int k)
 {
 	char out[4096], *line;
 	double secs;
 	int st;
 
-	st = spawn(argv, NULL, true, out, sizeof(out), 60, &secs);
+	st = spawn(q->argv[k], NULL, true, out, sizeof(out), 60, &secs);
 	if (st < 0) {
-		snprintf(err, errlen, "%s: %s", QEMU, strerror(errno));
+		snprintf(q->error, sizeof(q->error), "%s: %s", QEMU,
+		    strerror(errno));
 		return NAN;
 	}
 	if (WIFEXITED(st) && WEXITSTATUS(st) == QEMU_DONE)
 		return secs;
-	/* QEMU's first error line, past its warnings. */
+	/* QEMU's first line past its warnings says what went wrong. */
 	for (line = strtok(out, "\n"); line != NULL; line = strtok(NULL, "\n"))
 		if (strstr(line, "warning") == NULL)
 			break;
 	if (line != NULL)
-		snprintf(err, errlen, "%s", line);
+		snprintf(q->error, sizeof(q->error), "%s", line);
 	else
-		snprintf(err, errlen, "exit status 0x%x", st);
+		snprintf(q->error, sizeof(q->error), "wait status 0x%x", st);
 	return NAN;
 }
 
-/* µs per OUT with this accelerator, or NAN with why in res->error. */
-static double
-per_exit(struct qemu_run *r, const char *accel, struct qemu_result *res)
+void
+qemu_open(struct qemu *q, const char *dir)
 {
-	double t[2][BENCH_REPS];
+	char kvm_error[sizeof(q->error)];
 
-	for (int k = 0; k < 2; k++)
-		qemu_argv(r->argv[k], accel, r->image[k]);
-	/* Alternated, so that a change in the machine's load hits both. */
-	for (int i = 0; i < BENCH_REPS; i++) {
-		for (int k = 0; k < 2; k++) {
-			t[k][i] = run_once(r->argv[k], res->error,
-			    sizeof(res->error));
-			if (isnan(t[k][i]))
-				return NAN;
-		}
+	memset(q, 0, sizeof(*q));
+	q->us = q->syscalls = q->exits = NAN;
+	for (int k = 0; k < 2; k++) {
+		snprintf(q->image[k], sizeof(q->image[k]), "%s/qemu-%d.rom", dir,
+		    k);
+		write_image(q->image[k], k ? QEMU_N2 : QEMU_N1);
 	}
-	return (median(t[1], BENCH_REPS) - median(t[0], BENCH_REPS)) * 1e6 /
-	    (QEMU_N2 - QEMU_N1);
+	set_accel(q, "kvm");
+	if (!isnan(run_once(q, 0)))
+		return;
+	snprintf(kvm_error, sizeof(kvm_error), "%s", q->error);
+	set_accel(q, "tcg");
+	if (isnan(run_once(q, 0)))
+		set_accel(q, "none");
+	memcpy(q->error, kvm_error, sizeof(q->error));
 }
 
 void
-qemu_measure(const char *dir, struct qemu_result *res)
+qemu_round(struct qemu *q, int rep)
 {
-	static const char *const accels[] = { "kvm", "tcg" };
-	struct qemu_run r;
-	double c[2], e[2];
-
-	memset(res, 0, sizeof(*res));
-	res->us = res->syscalls = res->exits = NAN;
-	for (int k = 0; k < 2; k++) {
-		snprintf(r.image[k], sizeof(r.image[k]), "%s/qemu-%d.rom", dir, k);
-		write_image(r.image[k], k ? QEMU_N2 : QEMU_N1);
-	}
-	for (int a = 0; a < 2 && isnan(res->us); a++) {
-		snprintf(res->accel, sizeof(res->accel), "%s", accels[a]);
-		/* Keep the reason KVM failed, not TCG's. */
-		res->us = per_exit(&r, accels[a], res);
-	}
-	if (isnan(res->us))
+	if (strcmp(q->accel, "none") == 0)
 		return;
 	for (int k = 0; k < 2; k++)
-		if (!perf_count(r.argv[k], NULL, QEMU_DONE, &c[k], &e[k]))
+		q->secs[k][rep] = run_once(q, k);
+}
+
+void
+qemu_close(struct qemu *q)
+{
+	double c[2], e[2];
+
+	if (strcmp(q->accel, "none") == 0)
+		return;
+	for (int i = 0; i < 2 * BENCH_REPS; i++)
+		if (isnan(q->secs[i % 2][i / 2]))
 			return;
-	res->syscalls = (c[1] - c[0]) / (QEMU_N2 - QEMU_N1);
-	res->exits = (e[1] - e[0]) / (QEMU_N2 - QEMU_N1);
+	q->us = (median(q->secs[1], BENCH_REPS) -
+	    median(q->secs[0], BENCH_REPS)) * 1e6 / (QEMU_N2 - QEMU_N1);
+	for (int k = 0; k < 2; k++)
+		if (!perf_count(q->argv[k], NULL, QEMU_DONE, &c[k], &e[k]))
+			return;
+	q->syscalls = (c[1] - c[0]) / (QEMU_N2 - QEMU_N1);
+	q->exits = (e[1] - e[0]) / (QEMU_N2 - QEMU_N1);
 }
 
 void

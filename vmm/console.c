@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdint.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -22,6 +23,17 @@ static bool raw;
 static pthread_t thread;
 static bool started;
 static int stop_pipe[2] = { -1, -1 };
+static int signal_pipe[2] = { -1, -1 };
+
+/* SIGINT, SIGTERM, SIGHUP end the run cleanly, from the console thread. */
+static void
+on_signal(int sig)
+{
+	uint8_t b = (uint8_t)sig;
+
+	if (write(signal_pipe[1], &b, 1) < 0)
+		_exit(1);
+}
 
 static void
 restore(void)
@@ -52,32 +64,42 @@ static void *
 console_main(void *arg)
 {
 	struct machine *m = arg;
-	bool escape = false;
+	bool escape = false, input = true;
 	uint8_t buf[256];
 
 	for (;;) {
-		struct pollfd pfd[2] = {
-			{ STDIN_FILENO, POLLIN, 0 },
+		struct pollfd pfd[3] = {
 			{ stop_pipe[0], POLLIN, 0 },
+			{ signal_pipe[0], POLLIN, 0 },
+			{ input ? STDIN_FILENO : -1, POLLIN, 0 },
 		};
 		ssize_t n;
 		size_t out = 0;
 
-		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+		if (poll(pfd, 3, -1) < 0 && errno != EINTR)
 			break;
-		if (pfd[1].revents)
+		if (pfd[0].revents)
 			break;
-		if (!pfd[0].revents)
+		if (pfd[1].revents) {
+			uint8_t sig = 0;
+
+			if (read(signal_pipe[0], &sig, 1) == 1)
+				machine_quit(m, 1, strsignal(sig));
+			continue;
+		}
+		if (!pfd[2].revents)
 			continue;
 		n = read(STDIN_FILENO, buf, sizeof(buf));
-		if (n <= 0)
-			break;		/* end of input: the guest goes on */
+		if (n <= 0) {
+			input = false;	/* end of input: the guest goes on */
+			continue;
+		}
 		/* Ctrl-A x quits, Ctrl-A Ctrl-A sends one Ctrl-A. */
 		for (ssize_t i = 0; i < n; i++) {
 			if (escape) {
 				escape = false;
 				if (buf[i] == 'x') {
-					machine_quit(m);
+					machine_quit(m, 0, "quit");
 					return NULL;
 				}
 				if (buf[i] != CTRL_A)
@@ -99,8 +121,17 @@ console_start(struct machine *m)
 {
 	int r;
 
-	if (pipe(stop_pipe) != 0)
+	struct sigaction sa;
+
+	if (pipe(stop_pipe) != 0 || pipe(signal_pipe) != 0)
 		return -errno;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0) {
 		struct termios t = saved;
 
@@ -130,6 +161,11 @@ console_stop(void)
 		started = false;
 	}
 	restore();
-	close(stop_pipe[0]);
-	close(stop_pipe[1]);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	for (int i = 0; i < 2; i++) {
+		close(stop_pipe[i]);
+		close(signal_pipe[i]);
+	}
 }

@@ -621,10 +621,10 @@ machine_run(struct machine *m, char *err, size_t errlen)
 }
 
 void
-machine_quit(struct machine *m)
+machine_quit(struct machine *m, int status, const char *why)
 {
 	platform_lock(&m->pf);
-	finish(m, 0, "quit");
+	finish(m, status, "%s", why);
 	platform_unlock(&m->pf);
 }
 

@@ -32,8 +32,8 @@ int machine_boot(struct machine *m, const struct boot_cpu *cpu);
  */
 int machine_run(struct machine *m, char *err, size_t errlen);
 
-/* Ends the run from another thread (the console's Ctrl-A x). */
-void machine_quit(struct machine *m);
+/* Ends the run from another thread (Ctrl-A x, a signal), with status and why. */
+void machine_quit(struct machine *m, int status, const char *why);
 
 /* Console input for the guest's COM1: bytes accepted, 0 when not ready. */
 size_t machine_console_in(struct machine *m, const uint8_t *buf, size_t n);
