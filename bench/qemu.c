@@ -18,8 +18,8 @@
 #define QEMU		"qemu-system-x86_64"
 #define QEMU_N1		5000
 #define QEMU_N2		45000
-/* isa-debug-exit: status (value << 1) | 1; the guest writes 0. */
-#define QEMU_DONE	1
+/* isa-debug-exit: status (value << 1) | 1; the guest writes 1. */
+#define QEMU_DONE	3
 
 static void
 write_image(const char *path, uint32_t n)

@@ -42,3 +42,6 @@ $(B)/tests/guest_badinsn.elf: tests/guest_badinsn.S
 
 TESTS += tests/test_nvmm_run.sh
 check-fast: $(B)/tests/guest_badinsn.elf
+
+# Debian's kernel on nvmm-run (fetched with apt-get download, cached).
+TESTS += tests/test_linux.sh

@@ -15,3 +15,20 @@ $(NVMM_RUN): $(VMM_SRCS:%.c=$(B)/%.o) $(GUEST_BLOB) $(BOOT_LIB) $(HW_LIB) \
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ -lpthread
 
 PROGRAMS += $(NVMM_RUN)
+
+# Linux from Debian's packages, cached outside the build tree.
+LINUX_CACHE ?= $(HOME)/.cache/nvmm-run/linux
+# Where KVM emulates guest code (PVM), boot the ELF through PVH: the
+# bzImage's decompressor alone would take hours there.
+LINUX_KERNEL ?= $(if $(wildcard /sys/module/kvm_pvm),vmlinux,vmlinuz)
+LINUX_APPEND ?= console=ttyS0 earlyprintk=serial rdinit=/init
+
+linux-fetch:
+	$(Q)sh vmm/linux.sh $(LINUX_CACHE) >/dev/null
+
+run-linux: $(NVMM_RUN) linux-fetch
+	$(NVMM_RUN) --kernel $(LINUX_CACHE)/$(LINUX_KERNEL) \
+		--initrd $(LINUX_CACHE)/initramfs.cpio --append "$(LINUX_APPEND)" \
+		--mem 1G --cpus 2
+
+.PHONY: linux-fetch run-linux

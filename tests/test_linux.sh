@@ -1,0 +1,65 @@
+#!/bin/sh
+# Debian's Linux kernel on nvmm-run: its own console prints its "Linux
+# version" line, the command line and the e820 map nvmm-run gave it, within
+# a time bound. (Where KVM emulates guest code, as on PVM hosts, the boot
+# goes no further than early setup; see the run's last line.)
+b=${B:-build}
+run=$b/nvmm-run
+cache=${LINUX_CACHE:-$HOME/.cache/nvmm-run/linux}
+p=0 f=0
+out=$(mktemp)
+trap 'rm -f "$out"; [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null' EXIT
+
+ok() { echo "ok   $1"; p=$((p + 1)); }
+fail() { echo "FAIL $1: $2"; f=$((f + 1)); }
+
+if ! sh vmm/linux.sh "$cache" >/dev/null; then
+	echo "FAIL linux_fetch: could not get Debian's kernel"
+	echo "0 passed, 1 failed, 0 skipped"
+	exit 1
+fi
+kernel=vmlinuz
+[ -e /sys/module/kvm_pvm ] && kernel=vmlinux
+
+append="console=ttyS0 earlyprintk=serial"
+"$run" --kernel "$cache/$kernel" --append "$append" --mem 512M --cpus 1 \
+    </dev/null >"$out" 2>&1 &
+pid=$!
+last="BIOS-e820: [mem 0x00000000fee00000-0x00000000fee00fff] reserved"
+for i in $(seq 1 120); do
+	grep -qF "$last" "$out" && break
+	kill -0 "$pid" 2>/dev/null || break
+	sleep 1
+done
+kill "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+pid=
+echo "   (kernel $kernel, $i s to the e820 map)"
+tr -d '\r' <"$out" | sed 's/^\[ *[0-9.]*\] //' >"$out.txt" && mv "$out.txt" "$out"
+
+if grep -q "^Linux version 6\.[0-9]*\.[0-9]*-[0-9]*-amd64 (debian-kernel@lists.debian.org)" "$out"; then
+	ok linux_version_line
+else
+	fail linux_version_line "$(head -c 300 "$out")"
+fi
+if grep -qxF "Command line: $append" "$out"; then
+	ok linux_command_line
+else
+	fail linux_command_line "not printed"
+fi
+# The map for 512 MiB, as vmm/boot/ram.c lays it out.
+want="BIOS-e820: [mem 0x0000000000000000-0x000000000009fbff] usable
+BIOS-e820: [mem 0x000000000009fc00-0x00000000000dffff] reserved
+BIOS-e820: [mem 0x00000000000e0000-0x00000000000effff] ACPI data
+BIOS-e820: [mem 0x00000000000f0000-0x00000000000fffff] reserved
+BIOS-e820: [mem 0x0000000000100000-0x000000001fffffff] usable
+BIOS-e820: [mem 0x00000000fec00000-0x00000000fec00fff] reserved
+$last"
+got=$(grep "^BIOS-e820: " "$out")
+if [ "$got" = "$want" ]; then
+	ok linux_e820_map
+else
+	fail linux_e820_map "$(echo "$got" | tr '\n' '|')"
+fi
+echo "$p passed, $f failed, 0 skipped"
+[ "$f" -eq 0 ]
