@@ -274,9 +274,10 @@ vcpu_setstate(struct vcpu *v, uint64_t flags)
 	return 0;
 }
 
-NVMM_API int
-nvmm_vcpu_getstate(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu,
-    uint64_t flags)
+/* The API calls that only look the VCPU up and hand it to fn. */
+static int
+vcpu_call(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu,
+    int (*fn)(struct vcpu *, uint64_t), uint64_t arg)
 {
 	struct mach *m;
 	struct vcpu *v;
@@ -284,36 +285,36 @@ nvmm_vcpu_getstate(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu,
 
 	r = vcpu_lookup(mach, vcpu, &m, &v);
 	if (r == 0)
-		r = vcpu_getstate(v, flags);
+		r = fn(v, arg);
 	return nvmm_ret(r);
+}
+
+NVMM_API int
+nvmm_vcpu_getstate(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu,
+    uint64_t flags)
+{
+	return vcpu_call(mach, vcpu, vcpu_getstate, flags);
 }
 
 NVMM_API int
 nvmm_vcpu_setstate(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu,
     uint64_t flags)
 {
-	struct mach *m;
-	struct vcpu *v;
-	int r;
+	return vcpu_call(mach, vcpu, vcpu_setstate, flags);
+}
 
-	r = vcpu_lookup(mach, vcpu, &m, &v);
-	if (r == 0)
-		r = vcpu_setstate(v, flags);
-	return nvmm_ret(r);
+static int
+vcpu_inject(struct vcpu *v, uint64_t unused)
+{
+	(void)unused;
+	v->comm->event_commit = true;
+	return 0;
 }
 
 NVMM_API int
 nvmm_vcpu_inject(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu)
 {
-	struct mach *m;
-	struct vcpu *v;
-	int r;
-
-	r = vcpu_lookup(mach, vcpu, &m, &v);
-	if (r < 0)
-		return nvmm_ret(r);
-	v->comm->event_commit = true;
-	return 0;
+	return vcpu_call(mach, vcpu, vcpu_inject, 0);
 }
 
 /* NetBSD's rules for an event: exceptions < 32 but #DE, NMI and #BP. */

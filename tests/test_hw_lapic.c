@@ -1,21 +1,13 @@
 /* The local APIC, on a fake clock. */
 #include "t.h"
+#include "hw_clock.h"
 
 #include "hw/lapic.h"
 
-static uint64_t now_ns;
 static struct apic_msg ipis[8];
 static unsigned nipis;
 static int eoi_vector = -1, neois;
 
-static uint64_t
-fake_now(void *opaque)
-{
-	(void)opaque;
-	return now_ns;
-}
-
-static const struct hw_clock fake_clock = { fake_now, NULL };
 
 static void
 on_ipi(void *opaque, const struct apic_msg *msg)

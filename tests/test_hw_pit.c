@@ -1,20 +1,12 @@
 /* The i8254 PIT and port 0x61, on a fake clock. */
 #include "t.h"
+#include "hw_clock.h"
 
 #include "hw/pit.h"
 #include "pc.h"
 
-static uint64_t now_ns;
 static int irq_pulses, irq_level, irq_line = -1;
 
-static uint64_t
-fake_now(void *opaque)
-{
-	(void)opaque;
-	return now_ns;
-}
-
-static const struct hw_clock fake_clock = { fake_now, NULL };
 
 static void
 on_irq(void *opaque, int line, int level)

@@ -1,19 +1,11 @@
 /* The ACPI PM block. */
 #include "t.h"
+#include "hw_clock.h"
 
 #include "hw/pm.h"
 
-static uint64_t now_ns;
 static int sci_level, sci_line = -1, poweroffs, resets;
 
-static uint64_t
-fake_now(void *opaque)
-{
-	(void)opaque;
-	return now_ns;
-}
-
-static const struct hw_clock fake_clock = { fake_now, NULL };
 
 static void
 on_irq(void *opaque, int line, int level)

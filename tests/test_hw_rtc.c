@@ -1,5 +1,6 @@
 /* The MC146818 RTC and CMOS, on a fake clock. */
 #include "t.h"
+#include "hw_clock.h"
 
 #include "hw/rtc.h"
 #include "pc.h"
@@ -7,17 +8,8 @@
 #define T0		1709214356	/* Thu 2024-02-29 13:45:56 UTC */
 #define BOOT_NS		5000000000ULL
 
-static uint64_t now_ns;
 static int irq_level, irq_line = -1;
 
-static uint64_t
-fake_now(void *opaque)
-{
-	(void)opaque;
-	return now_ns;
-}
-
-static const struct hw_clock fake_clock = { fake_now, NULL };
 
 static void
 on_irq(void *opaque, int line, int level)

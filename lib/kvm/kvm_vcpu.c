@@ -22,6 +22,7 @@
 #include "../nvmm_impl.h"
 
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -59,51 +60,40 @@ self_tid(void)
 
 /* ---- Translation ------------------------------------------------------- */
 
-/* KVM's GPR order is RAX RBX RCX RDX RSI RDI RSP RBP R8-R15 RIP RFLAGS. */
+/* Where each NVMM GPR is in struct kvm_regs (KVM orders them differently). */
+static const size_t kvm_gpr[NVMM_X64_NGPR] = {
+	[NVMM_X64_GPR_RAX] = offsetof(struct kvm_regs, rax),
+	[NVMM_X64_GPR_RCX] = offsetof(struct kvm_regs, rcx),
+	[NVMM_X64_GPR_RDX] = offsetof(struct kvm_regs, rdx),
+	[NVMM_X64_GPR_RBX] = offsetof(struct kvm_regs, rbx),
+	[NVMM_X64_GPR_RSP] = offsetof(struct kvm_regs, rsp),
+	[NVMM_X64_GPR_RBP] = offsetof(struct kvm_regs, rbp),
+	[NVMM_X64_GPR_RSI] = offsetof(struct kvm_regs, rsi),
+	[NVMM_X64_GPR_RDI] = offsetof(struct kvm_regs, rdi),
+	[NVMM_X64_GPR_R8] = offsetof(struct kvm_regs, r8),
+	[NVMM_X64_GPR_R9] = offsetof(struct kvm_regs, r9),
+	[NVMM_X64_GPR_R10] = offsetof(struct kvm_regs, r10),
+	[NVMM_X64_GPR_R11] = offsetof(struct kvm_regs, r11),
+	[NVMM_X64_GPR_R12] = offsetof(struct kvm_regs, r12),
+	[NVMM_X64_GPR_R13] = offsetof(struct kvm_regs, r13),
+	[NVMM_X64_GPR_R14] = offsetof(struct kvm_regs, r14),
+	[NVMM_X64_GPR_R15] = offsetof(struct kvm_regs, r15),
+	[NVMM_X64_GPR_RIP] = offsetof(struct kvm_regs, rip),
+	[NVMM_X64_GPR_RFLAGS] = offsetof(struct kvm_regs, rflags),
+};
+
 static void
 gprs_from_kvm(uint64_t *g, const struct kvm_regs *r)
 {
-	g[NVMM_X64_GPR_RAX] = r->rax;
-	g[NVMM_X64_GPR_RCX] = r->rcx;
-	g[NVMM_X64_GPR_RDX] = r->rdx;
-	g[NVMM_X64_GPR_RBX] = r->rbx;
-	g[NVMM_X64_GPR_RSP] = r->rsp;
-	g[NVMM_X64_GPR_RBP] = r->rbp;
-	g[NVMM_X64_GPR_RSI] = r->rsi;
-	g[NVMM_X64_GPR_RDI] = r->rdi;
-	g[NVMM_X64_GPR_R8] = r->r8;
-	g[NVMM_X64_GPR_R9] = r->r9;
-	g[NVMM_X64_GPR_R10] = r->r10;
-	g[NVMM_X64_GPR_R11] = r->r11;
-	g[NVMM_X64_GPR_R12] = r->r12;
-	g[NVMM_X64_GPR_R13] = r->r13;
-	g[NVMM_X64_GPR_R14] = r->r14;
-	g[NVMM_X64_GPR_R15] = r->r15;
-	g[NVMM_X64_GPR_RIP] = r->rip;
-	g[NVMM_X64_GPR_RFLAGS] = r->rflags;
+	for (int i = 0; i < NVMM_X64_NGPR; i++)
+		memcpy(&g[i], (const char *)r + kvm_gpr[i], sizeof(g[i]));
 }
 
 static void
 gprs_to_kvm(struct kvm_regs *r, const uint64_t *g)
 {
-	r->rax = g[NVMM_X64_GPR_RAX];
-	r->rcx = g[NVMM_X64_GPR_RCX];
-	r->rdx = g[NVMM_X64_GPR_RDX];
-	r->rbx = g[NVMM_X64_GPR_RBX];
-	r->rsp = g[NVMM_X64_GPR_RSP];
-	r->rbp = g[NVMM_X64_GPR_RBP];
-	r->rsi = g[NVMM_X64_GPR_RSI];
-	r->rdi = g[NVMM_X64_GPR_RDI];
-	r->r8 = g[NVMM_X64_GPR_R8];
-	r->r9 = g[NVMM_X64_GPR_R9];
-	r->r10 = g[NVMM_X64_GPR_R10];
-	r->r11 = g[NVMM_X64_GPR_R11];
-	r->r12 = g[NVMM_X64_GPR_R12];
-	r->r13 = g[NVMM_X64_GPR_R13];
-	r->r14 = g[NVMM_X64_GPR_R14];
-	r->r15 = g[NVMM_X64_GPR_R15];
-	r->rip = g[NVMM_X64_GPR_RIP];
-	r->rflags = g[NVMM_X64_GPR_RFLAGS];
+	for (int i = 0; i < NVMM_X64_NGPR; i++)
+		memcpy((char *)r + kvm_gpr[i], &g[i], sizeof(g[i]));
 }
 
 static void
