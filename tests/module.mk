@@ -45,3 +45,14 @@ check-fast: $(B)/tests/guest_badinsn.elf
 
 # Debian's kernel on nvmm-run (fetched with apt-get download, cached).
 TESTS += tests/test_linux.sh
+
+# The header alone, as NetBSD programs see it; also in strict C99 and C++.
+$(B)/tests/test_header: $(B)/tests/test_header.o $(T_HARNESS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^
+	$(Q)$(CC) -std=c99 -pedantic -Wall -Wextra -Werror -Wno-pedantic -Iinclude \
+		-fsyntax-only -include nvmm.h -x c /dev/null
+	$(Q)if command -v g++ >/dev/null; then g++ -std=c++11 -Wall -Wextra \
+		-Werror -Iinclude -fsyntax-only -include nvmm.h -x c++ /dev/null; fi
+
+TESTS += $(B)/tests/test_header
