@@ -119,6 +119,17 @@ PAYLOAD(p64_cpuid)
 	hlt
 END(p64_cpuid)
 
+/* TPR 5, OUT 0x49, TPR 2, OUT 0x49, HLT. */
+PAYLOAD(p64_tpr)
+	mov	$5, %rax
+	mov	%rax, %cr8
+	out	%al, $0x49
+	mov	$2, %rax
+	mov	%rax, %cr8
+	out	%al, $0x49
+	hlt
+END(p64_tpr)
+
 /* A triple fault: #UD with an empty IDT. */
 PAYLOAD(p64_triple)
 	ud2

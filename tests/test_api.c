@@ -3,6 +3,7 @@
  * VCPUs, threads, descriptors, nvmm_ctl, capability.
  */
 #include <dirent.h>
+#include <stdio.h>
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
@@ -322,5 +323,41 @@ TEST(assist_wrong_exit)
 	vm_create(&vm);
 	T_ERR(nvmm_assist_io(&vm.mach, &vm.vcpu[0]), EINVAL);
 	T_ERR(nvmm_assist_mem(&vm.mach, &vm.vcpu[0]), EINVAL);
+	vm_destroy(&vm);
+}
+
+/* nvmm_vcpu_dump() prints every group; checked on known values. */
+TEST(vcpu_dump)
+{
+	char buf[8192];
+	struct vm vm;
+	FILE *f;
+	int fd, saved;
+	size_t n;
+
+	vm_create(&vm);
+	vm.vcpu[0].state->gprs[NVMM_X64_GPR_R13] = 0x1313131313131313ULL;
+	T_OK(nvmm_vcpu_setstate(&vm.mach, &vm.vcpu[0], NVMM_X64_STATE_GPRS));
+	f = tmpfile();
+	T_ASSERT(f != NULL);
+	fflush(stdout);
+	saved = dup(STDOUT_FILENO);
+	fd = fileno(f);
+	dup2(fd, STDOUT_FILENO);
+	T_OK(nvmm_vcpu_dump(&vm.mach, &vm.vcpu[0]));
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);
+	rewind(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	T_ASSERT(strstr(buf, "R13          0x1313131313131313") != NULL);
+	T_ASSERT(strstr(buf, "RIP          0x000000000000fff0") != NULL);
+	T_ASSERT(strstr(buf, "CS  sel=0xf000 base=0x00000000ffff0000 limit=0x0000ffff") != NULL);
+	T_ASSERT(strstr(buf, "CR0          0x0000000060000010") != NULL);
+	T_ASSERT(strstr(buf, "PAT          0x0007040600070406") != NULL);
+	T_ASSERT(strstr(buf, "DR7          0x0000000000000400") != NULL);
+	T_ASSERT(strstr(buf, "FPU cw=0x0040") != NULL);
+	T_ASSERT(strstr(buf, "XMM15 ") != NULL);
+	fclose(f);
 	vm_destroy(&vm);
 }

@@ -21,6 +21,7 @@ PAYLOAD_DECL(p64_mmio);
 PAYLOAD_DECL(p64_idle);
 PAYLOAD_DECL(p64_cpuid);
 PAYLOAD_DECL(p64_triple);
+PAYLOAD_DECL(p64_tpr);
 PAYLOAD_DECL(p16_io);
 PAYLOAD_DECL(p32_io);
 
@@ -740,5 +741,41 @@ TEST(cpuid_conf_errors)
 	T_OK(nvmm_vcpu_configure(&vm.mach, &vm.vcpu[0], NVMM_VCPU_CONF_CPUID, &c));
 	T_ERR(nvmm_vcpu_configure(&vm.mach, &vm.vcpu[0], 999, &c), EINVAL);
 	T_ERR(nvmm_vcpu_configure(&vm.mach, &vm.vcpu[0], NVMM_VCPU_CONF_CPUID, NULL), EFAULT);
+	vm_destroy(&vm);
+}
+
+/*
+ * TPR_CHANGED when the guest lowers its TPR: at the CR8 write where KVM
+ * traps it, else before the guest runs on from the next exit.
+ */
+TEST(tpr_changed_exit)
+{
+	struct nvmm_vcpu_conf_tpr tpr = { .exit_changed = 1 };
+	unsigned io = 0, changed = 0;
+	struct vm vm;
+
+	vm_create(&vm);
+	set_callbacks(&vm, 0);
+	vm_load(&vm, PAYLOAD(p64_tpr));
+	vm_mode(&vm, 0, VM_LONG64);
+	T_OK(nvmm_vcpu_configure(&vm.mach, &vm.vcpu[0], NVMM_VCPU_CONF_TPR, &tpr));
+	for (;;) {
+		uint64_t reason = vm_run(&vm, 0);
+
+		if (reason == NVMM_VCPU_EXIT_HALTED)
+			break;
+		if (reason == NVMM_VCPU_EXIT_TPR_CHANGED) {
+			T_EQ(vm.vcpu[0].exit->exitstate.cr8, 2);
+			T_EQ(io, vm_emulated_host() ? 2 : 1);
+			changed++;
+			continue;
+		}
+		T_EQ(reason, NVMM_VCPU_EXIT_IO);
+		T_EQ(vm.vcpu[0].exit->exitstate.cr8, io == 0 ? 5 : 2);
+		T_OK(nvmm_assist_io(&vm.mach, &vm.vcpu[0]));
+		io++;
+	}
+	T_EQ(io, 2);
+	T_EQ(changed, 1);
 	vm_destroy(&vm);
 }

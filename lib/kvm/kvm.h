@@ -74,6 +74,7 @@ struct kvm_vcpu {
 
 	bool int_window;
 	bool nmi_window;
+	uint64_t tpr_seen;	/* the TPR the VMM last saw, for TPR_CHANGED */
 	bool cpuid_dirty;	/* CPUID table to (re)install before running */
 	bool has_run;
 };

@@ -658,6 +658,7 @@ kvm_vcpu_commit(struct vcpu *v, uint64_t flags)
 		crs_to_kvm(&s->sregs, st->crs);
 		/* Without an in-kernel APIC, KVM_RUN loads the TPR from here. */
 		run->cr8 = st->crs[NVMM_X64_CR_CR8];
+		k->tpr_seen = run->cr8;
 	}
 	if (flags & NVMM_X64_STATE_MSRS)
 		s->sregs.efer = st->msrs[NVMM_X64_MSR_EFER];
@@ -955,6 +956,7 @@ translate_exit(struct vcpu *v, struct nvmm_vcpu_exit *exit)
 		exit->reason = NVMM_VCPU_EXIT_INT_READY;
 		return true;
 	case KVM_EXIT_SET_TPR:
+		k->tpr_seen = run->cr8;
 		if (!v->tpr_exit)
 			return false;
 		exit->reason = NVMM_VCPU_EXIT_TPR_CHANGED;
@@ -1053,6 +1055,17 @@ kvm_vcpu_run(struct vcpu *v, struct nvmm_vcpu_exit *exit)
 			exit->reason = NVMM_VCPU_EXIT_INT_READY;
 			break;
 		}
+		/*
+		 * KVM exits when the guest lowers its TPR only where the CR8
+		 * write traps (not in its emulator): a TPR lower than the VMM
+		 * last saw is reported before the guest goes on.
+		 */
+		if (v->tpr_exit && run->cr8 < k->tpr_seen) {
+			k->tpr_seen = run->cr8;
+			exit->reason = NVMM_VCPU_EXIT_TPR_CHANGED;
+			break;
+		}
+		k->tpr_seen = run->cr8;
 		run->request_interrupt_window = k->int_window ||
 		    (k->nmi_window && run->s.regs.events.nmi.masked);
 
