@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -635,6 +636,45 @@ TEST(stop_from_thread)
 	T_EQ(vm_run(&vm, 0), NVMM_VCPU_EXIT_STOPPED);
 	pthread_join(th, NULL);
 	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RIP), PAYLOAD_GPA);
+	vm_destroy(&vm);
+}
+
+static void *
+run_blocked(void *arg)
+{
+	struct vm *vm = arg;
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	T_EQ(vm_run(vm, 0), NVMM_VCPU_EXIT_STOPPED);
+	/* The kick was taken off the thread: the next run reaches the OUT. */
+	vm_set_gpr(vm, 0, NVMM_X64_GPR_RIP, PAYLOAD_GPA + 2);
+	T_EQ(vm_run(vm, 0), NVMM_VCPU_EXIT_IO);
+	return NULL;
+}
+
+/* The same with every signal blocked in the VCPU thread, as QEMU does. */
+TEST(stop_with_signals_blocked)
+{
+	static const uint8_t spin_then_out[] = {
+		0xEB, 0xFE,		/* 1: jmp 1b */
+		0xE6, 0x10,		/* out %al, $0x10 */
+		0xF4,			/* hlt */
+	};
+	struct stopper s;
+	struct vm vm;
+	pthread_t th, runner;
+
+	vm_create(&vm);
+	vm_load(&vm, spin_then_out, sizeof(spin_then_out));
+	vm_mode(&vm, 0, VM_LONG64);
+	s.vcpu = &vm.vcpu[0];
+	s.delay_ms = 200;
+	T_EQ(pthread_create(&runner, NULL, run_blocked, &vm), 0);
+	T_EQ(pthread_create(&th, NULL, stop_later, &s), 0);
+	pthread_join(th, NULL);
+	pthread_join(runner, NULL);
 	vm_destroy(&vm);
 }
 

@@ -61,6 +61,8 @@ struct kvm_vcpu {
 	int fd;
 	struct kvm_run *run;
 	volatile pid_t tid;	/* thread inside KVM_RUN, for the stop kick */
+	pid_t run_tid;		/* the thread KVM's signal mask was set for */
+	bool kick_blocked;	/* ... which blocks the kick signal */
 
 	enum kvm_pending pending;
 	bool executed;		/* KVM already executed the exit's access */

@@ -21,12 +21,14 @@
  */
 #include "../nvmm_impl.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kvm_impl.h"
@@ -995,6 +997,49 @@ install_cpuid(struct vcpu *v)
 	return r;
 }
 
+/*
+ * A VMM may block every signal in its VCPU threads (QEMU does): KVM_RUN
+ * then runs with the kick unblocked, and a kick that interrupted it is
+ * taken off the thread afterwards, or every later KVM_RUN would stop.
+ */
+static int
+kick_mask(struct vcpu *v)
+{
+	struct kvm_vcpu *k = &v->kvm;
+	struct {
+		struct kvm_signal_mask hdr;
+		uint8_t set[8];
+	} m;
+	sigset_t cur;
+
+	if (k->run_tid == self_tid())
+		return 0;
+	if (pthread_sigmask(SIG_BLOCK, NULL, &cur) != 0)
+		return -EINVAL;
+	k->run_tid = self_tid();
+	k->kick_blocked = sigismember(&cur, kvm_kick_signal);
+	if (!k->kick_blocked)
+		return kvm_ioctl(k->fd, KVM_SET_SIGNAL_MASK, NULL);
+	sigdelset(&cur, kvm_kick_signal);
+	m.hdr.len = sizeof(m.set);
+	memcpy(m.set, &cur, sizeof(m.set));
+	return kvm_ioctl(k->fd, KVM_SET_SIGNAL_MASK, &m);
+}
+
+static void
+kick_consume(struct vcpu *v)
+{
+	struct timespec zero = { 0, 0 };
+	sigset_t set;
+
+	if (!v->kvm.kick_blocked)
+		return;
+	sigemptyset(&set);
+	sigaddset(&set, kvm_kick_signal);
+	while (sigtimedwait(&set, NULL, &zero) > 0)
+		;
+}
+
 /* A stop is consumed only by the run that reports it: none is ever lost. */
 static int
 stopped(struct vcpu *v, struct nvmm_vcpu_exit *exit)
@@ -1033,6 +1078,9 @@ kvm_vcpu_run(struct vcpu *v, struct nvmm_vcpu_exit *exit)
 		if (r < 0)
 			return r;
 	}
+	r = kick_mask(v);
+	if (r < 0)
+		return r;
 	/* The VMM left the instruction undone: the guest will run it again. */
 	if (k->pending != KVM_PENDING_NONE && !k->assisted) {
 		r = settle(v, false);
@@ -1076,6 +1124,7 @@ kvm_vcpu_run(struct vcpu *v, struct nvmm_vcpu_exit *exit)
 		k->xsave_valid = false;
 		run->kvm_dirty_regs = 0;
 		if (r == -EINTR) {
+			kick_consume(v);
 			k->pending = KVM_PENDING_NONE;
 			k->assisted = false;
 			if (__atomic_load_n(&v->comm->stop, __ATOMIC_SEQ_CST))
