@@ -361,3 +361,30 @@ TEST(vcpu_dump)
 	fclose(f);
 	vm_destroy(&vm);
 }
+
+/* nvmm_gva_to_gpa on a VCPU: paging off, then the identity 2 MiB pages of vm.c. */
+TEST(gva_to_gpa_in_vcpu)
+{
+	struct vm vm;
+	gpaddr_t gpa;
+	nvmm_prot_t prot;
+
+	vm_create(&vm);
+	T_OK(nvmm_gva_to_gpa(&vm.mach, &vm.vcpu[0], 0xABCDE, &gpa, &prot));
+	T_EQ(gpa, 0xABCDE);
+	T_EQ(prot, NVMM_PROT_ALL);
+	vm_mode(&vm, 0, VM_LONG64);
+	T_OK(nvmm_gva_to_gpa(&vm.mach, &vm.vcpu[0], 0x3456789, &gpa, &prot));
+	T_EQ(gpa, 0x3456789);
+	T_EQ(prot, NVMM_PROT_READ | NVMM_PROT_WRITE | NVMM_PROT_EXEC);
+	/* Past the 1 GiB the tables map, and a non-canonical address. */
+	T_ERR(nvmm_gva_to_gpa(&vm.mach, &vm.vcpu[0], 0x40000000, &gpa, &prot), EFAULT);
+	T_ERR(nvmm_gva_to_gpa(&vm.mach, &vm.vcpu[0], 0x0000800000000000ULL,
+	    &gpa, &prot), EFAULT);
+	/* Garbage tables: CR3 points outside guest RAM. */
+	vm.vcpu[0].state->crs[NVMM_X64_CR_CR3] = 0x7FFFF000;
+	T_OK(nvmm_vcpu_setstate(&vm.mach, &vm.vcpu[0], NVMM_X64_STATE_CRS));
+	T_ERR(nvmm_gva_to_gpa(&vm.mach, &vm.vcpu[0], 0x1000, &gpa, &prot), EFAULT);
+	T_ERR(nvmm_gva_to_gpa(&vm.mach, &vm.vcpu[0], 0x1000, NULL, &prot), EFAULT);
+	vm_destroy(&vm);
+}
