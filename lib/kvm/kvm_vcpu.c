@@ -464,31 +464,12 @@ settle_for_write(struct vcpu *v, bool keep_gprs)
 
 /* ---- getstate, commit --------------------------------------------------- */
 
+/*
+ * KVM_GET_MSRS or KVM_SET_MSRS of NVMM's MSRs, in one call; EFER is not
+ * among them, it lives in the sync sregs.
+ */
 static int
-get_msrs(struct vcpu *v, uint64_t *msrs)
-{
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e[NVMM_X64_NMSR - 1];
-	} b;
-	int r;
-
-	memset(&b, 0, sizeof(b));
-	b.hdr.nmsrs = NVMM_X64_NMSR - 1;
-	for (int i = 1; i < NVMM_X64_NMSR; i++)
-		b.e[i - 1].index = msr_index[i];
-	r = kvm_ioctl(v->kvm.fd, KVM_GET_MSRS, &b);
-	if (r < 0)
-		return r;
-	if (r != NVMM_X64_NMSR - 1)
-		return -EIO;
-	for (int i = 1; i < NVMM_X64_NMSR; i++)
-		msrs[i] = b.e[i - 1].data;
-	return 0;
-}
-
-static int
-set_msrs(struct vcpu *v, const uint64_t *msrs)
+msrs_io(struct vcpu *v, unsigned long req, uint64_t *msrs)
 {
 	struct {
 		struct kvm_msrs hdr;
@@ -502,11 +483,16 @@ set_msrs(struct vcpu *v, const uint64_t *msrs)
 		b.e[i - 1].index = msr_index[i];
 		b.e[i - 1].data = msrs[i];
 	}
-	r = kvm_ioctl(v->kvm.fd, KVM_SET_MSRS, &b);
+	r = kvm_ioctl(v->kvm.fd, req, &b);
 	if (r < 0)
 		return r;
 	/* KVM stops at the first MSR it refuses (a bad PAT, say). */
-	return r == NVMM_X64_NMSR - 1 ? 0 : -EINVAL;
+	if (r != NVMM_X64_NMSR - 1)
+		return -EINVAL;
+	if (req == KVM_GET_MSRS)
+		for (int i = 1; i < NVMM_X64_NMSR; i++)
+			msrs[i] = b.e[i - 1].data;
+	return 0;
 }
 
 static int
@@ -585,7 +571,7 @@ kvm_vcpu_getstate(struct vcpu *v, uint64_t flags)
 		intr_from_kvm(&st->intr, k, &s->events);
 	if (flags & NVMM_X64_STATE_MSRS) {
 		st->msrs[NVMM_X64_MSR_EFER] = s->sregs.efer;
-		r = get_msrs(v, st->msrs);
+		r = msrs_io(v, KVM_GET_MSRS, st->msrs);
 		if (r < 0)
 			return r;
 	}
@@ -677,7 +663,7 @@ kvm_vcpu_commit(struct vcpu *v, uint64_t flags)
 			return r;
 	}
 	if (flags & NVMM_X64_STATE_MSRS) {
-		r = set_msrs(v, st->msrs);
+		r = msrs_io(v, KVM_SET_MSRS, v->comm->state.msrs);
 		if (r < 0)
 			return r;
 	}
