@@ -74,6 +74,16 @@ struct kvm_vcpu {
 	struct kvm_xsave *xsave; /* the last XSAVE image, kept for FPU sets */
 	bool xsave_valid;	/* ... and it is still the guest's */
 
+	/*
+	 * The MSRS, XCR0 and debug registers KVM holds, when read or written
+	 * since the guest last ran (groups in `known'): setting them again to
+	 * the same values costs no ioctl.
+	 */
+	uint64_t known;
+	uint64_t known_msrs[11];
+	uint64_t known_xcr0;
+	uint64_t known_drs[6];
+
 	bool int_window;
 	bool nmi_window;
 	uint64_t tpr_seen;	/* the TPR the VMM last saw, for TPR_CHANGED */

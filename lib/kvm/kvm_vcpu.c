@@ -263,6 +263,10 @@ fpu_set(struct vcpu *v, const struct fxsave *fx)
 	r = fpu_get(v, &img);
 	if (r < 0)
 		return r;
+	/* The image KVM holds, fetched since the guest last ran: no ioctl. */
+	img.fx_mxcsr_mask = fx->fx_mxcsr_mask;
+	if (memcmp(&img, fx, sizeof(img)) == 0)
+		return 0;
 	img = *fx;
 	/* As NetBSD: the mask is the host's, MXCSR bits outside it dropped. */
 	img.fx_mxcsr_mask = kvm_mxcsr_mask;
@@ -464,6 +468,22 @@ settle_for_write(struct vcpu *v, bool keep_gprs)
 
 /* ---- getstate, commit --------------------------------------------------- */
 
+/* Whether KVM already holds these values of group. */
+static bool
+known(const struct kvm_vcpu *k, uint64_t group, const void *known_vals,
+    const void *vals, size_t len)
+{
+	return (k->known & group) && memcmp(known_vals, vals, len) == 0;
+}
+
+static void
+remember(struct kvm_vcpu *k, uint64_t group, void *known_vals,
+    const void *vals, size_t len)
+{
+	memcpy(known_vals, vals, len);
+	k->known |= group;
+}
+
 /*
  * KVM_GET_MSRS or KVM_SET_MSRS of NVMM's MSRs, in one call; EFER is not
  * among them, it lives in the sync sregs.
@@ -471,12 +491,16 @@ settle_for_write(struct vcpu *v, bool keep_gprs)
 static int
 msrs_io(struct vcpu *v, unsigned long req, uint64_t *msrs)
 {
+	struct kvm_vcpu *k = &v->kvm;
 	struct {
 		struct kvm_msrs hdr;
 		struct kvm_msr_entry e[NVMM_X64_NMSR - 1];
 	} b;
 	int r;
 
+	if (req == KVM_SET_MSRS && known(k, NVMM_X64_STATE_MSRS,
+	    k->known_msrs + 1, msrs + 1, (NVMM_X64_NMSR - 1) * sizeof(*msrs)))
+		return 0;
 	memset(&b, 0, sizeof(b));
 	b.hdr.nmsrs = NVMM_X64_NMSR - 1;
 	for (int i = 1; i < NVMM_X64_NMSR; i++) {
@@ -492,9 +516,12 @@ msrs_io(struct vcpu *v, unsigned long req, uint64_t *msrs)
 	if (req == KVM_GET_MSRS)
 		for (int i = 1; i < NVMM_X64_NMSR; i++)
 			msrs[i] = b.e[i - 1].data;
+	remember(k, NVMM_X64_STATE_MSRS, k->known_msrs + 1, msrs + 1,
+	    (NVMM_X64_NMSR - 1) * sizeof(*msrs));
 	return 0;
 }
 
+/* XCR0 is in the CRS group, but not in the sync regs. */
 static int
 get_xcr0(struct vcpu *v, uint64_t *xcr0)
 {
@@ -509,6 +536,8 @@ get_xcr0(struct vcpu *v, uint64_t *xcr0)
 	for (uint32_t i = 0; i < x.nr_xcrs; i++)
 		if (x.xcrs[i].xcr == 0)
 			*xcr0 = x.xcrs[i].value;
+	remember(&v->kvm, NVMM_X64_STATE_CRS, &v->kvm.known_xcr0, xcr0,
+	    sizeof(*xcr0));
 	return 0;
 }
 
@@ -516,13 +545,22 @@ static int
 set_xcr0(struct vcpu *v, uint64_t xcr0)
 {
 	struct kvm_xcrs x;
+	int r;
 
+	/* As NetBSD: masked with what the guest may use, x87 always on. */
+	xcr0 = (xcr0 & nvmm_cap.arch.xcr0_mask) | 1;
+	if (known(&v->kvm, NVMM_X64_STATE_CRS, &v->kvm.known_xcr0, &xcr0,
+	    sizeof(xcr0)))
+		return 0;
 	memset(&x, 0, sizeof(x));
 	x.nr_xcrs = 1;
 	x.xcrs[0].xcr = 0;
-	/* As NetBSD: masked with what the guest may use, x87 always on. */
-	x.xcrs[0].value = (xcr0 & nvmm_cap.arch.xcr0_mask) | 1;
-	return kvm_ioctl(v->kvm.fd, KVM_SET_XCRS, &x);
+	x.xcrs[0].value = xcr0;
+	r = kvm_ioctl(v->kvm.fd, KVM_SET_XCRS, &x);
+	if (r == 0)
+		remember(&v->kvm, NVMM_X64_STATE_CRS, &v->kvm.known_xcr0,
+		    &xcr0, sizeof(xcr0));
+	return r;
 }
 
 /* The sync regs, fresh: from kvm_run, or by ioctl with the comm page off. */
@@ -582,6 +620,8 @@ kvm_vcpu_getstate(struct vcpu *v, uint64_t flags)
 		memcpy(&st->drs[NVMM_X64_DR_DR0], dr.db, sizeof(dr.db));
 		st->drs[NVMM_X64_DR_DR6] = dr.dr6;
 		st->drs[NVMM_X64_DR_DR7] = dr.dr7;
+		remember(k, NVMM_X64_STATE_DRS, k->known_drs, st->drs,
+		    sizeof(st->drs));
 	}
 	if (flags & NVMM_X64_STATE_FPU) {
 		r = fpu_get(v, &st->fpu);
@@ -667,7 +707,8 @@ kvm_vcpu_commit(struct vcpu *v, uint64_t flags)
 		if (r < 0)
 			return r;
 	}
-	if (flags & NVMM_X64_STATE_DRS) {
+	if ((flags & NVMM_X64_STATE_DRS) && !known(k, NVMM_X64_STATE_DRS,
+	    k->known_drs, st->drs, sizeof(st->drs))) {
 		struct kvm_debugregs dr;
 
 		memset(&dr, 0, sizeof(dr));
@@ -677,6 +718,8 @@ kvm_vcpu_commit(struct vcpu *v, uint64_t flags)
 		r = kvm_ioctl(k->fd, KVM_SET_DEBUGREGS, &dr);
 		if (r < 0)
 			return r;
+		remember(k, NVMM_X64_STATE_DRS, k->known_drs, st->drs,
+		    sizeof(st->drs));
 	}
 	if (flags & NVMM_X64_STATE_FPU) {
 		r = fpu_set(v, &st->fpu);
@@ -1108,6 +1151,7 @@ kvm_vcpu_run(struct vcpu *v, struct nvmm_vcpu_exit *exit)
 		__atomic_store_n(&k->tid, 0, __ATOMIC_SEQ_CST);
 		k->has_run = true;
 		k->xsave_valid = false;
+		k->known = 0;
 		run->kvm_dirty_regs = 0;
 		if (r == -EINTR) {
 			kick_consume(v);
