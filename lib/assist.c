@@ -116,6 +116,8 @@ fetch(struct mach *m, const struct nvmm_x64_state *st,
 	return n;
 }
 
+#define RFLAGS_RF	(1ULL << 16)
+
 bool
 assist_io_exit(struct vcpu *v, struct nvmm_x86_exit_io *io,
     bool out_emulated)
@@ -123,9 +125,15 @@ assist_io_exit(struct vcpu *v, struct nvmm_x86_exit_io *io,
 	const struct nvmm_x64_state *st = &v->comm->state;
 	uint8_t insn[X86_INSN_MAX];
 	struct nvmm_x86_exit_io d;
-	bool match;
+	bool match = false;
 	int n;
 
+	/*
+	 * Where KVM emulates OUT, it is done unless a REP string instruction
+	 * is under way (KVM's emulator sets RF for that): no need to decode.
+	 */
+	if (!io->in && out_emulated && !(st->gprs[NVMM_X64_GPR_RFLAGS] & RFLAGS_RF))
+		goto past;
 	n = fetch(v->mach, st, insn);
 	if (n > 0)
 		n = x86_decode_io(st, insn, (size_t)n, &d);
@@ -145,14 +153,13 @@ assist_io_exit(struct vcpu *v, struct nvmm_x86_exit_io *io,
 		return !io->in && d.str;
 	}
 	/* Otherwise KVM's emulator already executed the OUT: RIP is past it. */
+past:
 	io->seg = -1;
 	io->address_size = x86_code_size(st);
 	io->rep = io->str = false;
 	io->npc = st->gprs[NVMM_X64_GPR_RIP];
 	return !io->in;
 }
-
-#define RFLAGS_RF	(1ULL << 16)
 
 /*
  * KVM leaves a REP string instruction whose count ran out at its RIP, and
@@ -181,7 +188,9 @@ assist_begin(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu,
 	if (vcpu->exit == NULL || vcpu->exit->reason != reason ||
 	    (v->kvm.pending == KVM_PENDING_NONE && !v->kvm.executed))
 		return -EINVAL;
-	r = vcpu_getstate(v, NVMM_X64_STATE_GPRS | NVMM_X64_STATE_SEGS);
+	/* What KVM executed needs no segment: only emulation does. */
+	r = vcpu_getstate(v, v->kvm.executed ? NVMM_X64_STATE_GPRS :
+	    NVMM_X64_STATE_GPRS | NVMM_X64_STATE_SEGS);
 	if (r < 0)
 		return r;
 	kvm_vcpu_paging(v);

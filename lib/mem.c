@@ -46,14 +46,20 @@ area_index(const struct mach *m, gpaddr_t gpa)
 	return lo;
 }
 
+/* Most lookups hit the area the last one found: guest RAM is one or two. */
 const struct area *
 area_find(struct mach *m, gpaddr_t gpa)
 {
-	unsigned i = area_index(m, gpa);
+	unsigned i = __atomic_load_n(&m->area_hint, __ATOMIC_RELAXED);
 
-	if (i < m->nareas && m->areas[i].gpa <= gpa)
-		return &m->areas[i];
-	return NULL;
+	if (i >= m->nareas || gpa < m->areas[i].gpa ||
+	    gpa - m->areas[i].gpa >= m->areas[i].size) {
+		i = area_index(m, gpa);
+		if (i >= m->nareas || m->areas[i].gpa > gpa)
+			return NULL;
+		__atomic_store_n(&m->area_hint, i, __ATOMIC_RELAXED);
+	}
+	return &m->areas[i];
 }
 
 static int

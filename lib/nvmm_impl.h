@@ -52,6 +52,7 @@ struct mach {
 	unsigned nhmaps;
 	struct area *areas;	/* sorted by gpa, disjoint */
 	unsigned nareas, areas_cap;
+	unsigned area_hint;	/* index of the last area found */
 
 	struct nvmm_comm_page *pages[NVMM_MAX_VCPUS];
 	struct vcpu *vcpus[NVMM_MAX_VCPUS];

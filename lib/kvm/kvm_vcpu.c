@@ -828,19 +828,23 @@ fill_exitstate(struct vcpu *v, struct nvmm_vcpu_exit *exit)
 	exit->exitstate.rsvd = 0;
 }
 
-/* What NVMM caches on I/O, MMIO and MSR exits, done the same way. */
+/*
+ * What NVMM caches on I/O, MMIO and MSR exits: the GPRs (translated now:
+ * every handler reads them). SEGS, CRS and INTR stay readable without a
+ * syscall and are translated when asked; CS and the paging registers are
+ * put in place for the assists' first look at the instruction.
+ */
 static void
-provide(struct vcpu *v, uint64_t groups)
+provide(struct vcpu *v)
 {
 	struct nvmm_comm_page *comm = v->comm;
 	struct kvm_sync_regs *s = &v->kvm.run->s.regs;
 
-	if (groups & NVMM_X64_STATE_GPRS)
-		gprs_from_kvm(comm->state.gprs, &s->regs);
-	if (groups & NVMM_X64_STATE_SEGS)
-		segs_from_kvm(&comm->state, &s->sregs);
-	comm->state_cached |= groups;
+	gprs_from_kvm(comm->state.gprs, &s->regs);
+	comm->state_cached |= NVMM_X64_STATE_GPRS;
+	seg_from_kvm(&comm->state.segs[NVMM_X64_SEG_CS], &s->sregs.cs);
 	v->kvm.exit_regs = s->regs;
+	kvm_vcpu_paging(v);
 }
 
 void
@@ -866,8 +870,7 @@ exit_io(struct vcpu *v, struct nvmm_vcpu_exit *exit)
 	const struct kvm_run *run = k->run;
 
 	exit->reason = NVMM_VCPU_EXIT_IO;
-	provide(v, NVMM_X64_STATE_GPRS | NVMM_X64_STATE_SEGS);
-	kvm_vcpu_paging(v);
+	provide(v);
 	exit->u.io.in = run->io.direction == KVM_EXIT_IO_IN;
 	exit->u.io.port = run->io.port;
 	exit->u.io.operand_size = run->io.size;
@@ -885,7 +888,7 @@ exit_mmio(struct vcpu *v, struct nvmm_vcpu_exit *exit)
 	k->executed = run->mmio.is_write && kvm_mmio_write_executed;
 	k->pending = k->executed ? KVM_PENDING_NONE : KVM_PENDING_MMIO;
 	exit->reason = NVMM_VCPU_EXIT_MEMORY;
-	provide(v, NVMM_X64_STATE_GPRS | NVMM_X64_STATE_SEGS);
+	provide(v);
 	exit->u.mem.prot = run->mmio.is_write ? PROT_WRITE : PROT_READ;
 	exit->u.mem.gpa = run->mmio.phys_addr;
 	exit->u.mem.inst_len = 0;
@@ -899,7 +902,7 @@ exit_msr(struct vcpu *v, struct nvmm_vcpu_exit *exit)
 	const struct kvm_run *run = v->kvm.run;
 	uint64_t npc = run->s.regs.regs.rip + 2;
 
-	provide(v, NVMM_X64_STATE_GPRS);
+	provide(v);
 	v->kvm.pending = KVM_PENDING_MSR;
 	v->kvm.executed = false;
 	if (run->exit_reason == KVM_EXIT_X86_RDMSR) {
