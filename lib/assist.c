@@ -132,6 +132,7 @@ assist_io_exit(struct vcpu *v, struct nvmm_x86_exit_io *io,
 	 * Where KVM emulates OUT, it is done unless a REP string instruction
 	 * is under way (KVM's emulator sets RF for that): no need to decode.
 	 */
+	kvm_vcpu_code(v);
 	if (!io->in && out_emulated && !(st->gprs[NVMM_X64_GPR_RFLAGS] & RFLAGS_RF))
 		goto past;
 	n = fetch(v->mach, st, insn);
@@ -188,9 +189,9 @@ assist_begin(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu,
 	if (vcpu->exit == NULL || vcpu->exit->reason != reason ||
 	    (v->kvm.pending == KVM_PENDING_NONE && !v->kvm.executed))
 		return -EINVAL;
-	/* What KVM executed needs no segment: only emulation does. */
-	r = vcpu_getstate(v, v->kvm.executed ? NVMM_X64_STATE_GPRS :
-	    NVMM_X64_STATE_GPRS | NVMM_X64_STATE_SEGS);
+	/* An OUT KVM executed needs no segment: decoding and emulating do. */
+	r = vcpu_getstate(v, v->kvm.executed && reason == NVMM_VCPU_EXIT_IO ?
+	    NVMM_X64_STATE_GPRS : NVMM_X64_STATE_GPRS | NVMM_X64_STATE_SEGS);
 	if (r < 0)
 		return r;
 	kvm_vcpu_paging(v);

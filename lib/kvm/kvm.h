@@ -105,7 +105,9 @@ int kvm_vcpu_commit(struct vcpu *, uint64_t flags);
 int kvm_vcpu_inject(struct vcpu *);
 int kvm_vcpu_run(struct vcpu *, struct nvmm_vcpu_exit *);
 void kvm_vcpu_kick(struct vcpu *);
+/* Puts CR0, CR3, CR4, EFER (and CS, for code) in the comm page, if not cached. */
 void kvm_vcpu_paging(struct vcpu *);
+void kvm_vcpu_code(struct vcpu *);
 
 /* For the assists: hand KVM what it needs to finish the exit's instruction. */
 uint8_t *kvm_vcpu_io_data(struct vcpu *, uint32_t *count);

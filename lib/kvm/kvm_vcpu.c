@@ -829,10 +829,9 @@ fill_exitstate(struct vcpu *v, struct nvmm_vcpu_exit *exit)
 }
 
 /*
- * What NVMM caches on I/O, MMIO and MSR exits: the GPRs (translated now:
- * every handler reads them). SEGS, CRS and INTR stay readable without a
- * syscall and are translated when asked; CS and the paging registers are
- * put in place for the assists' first look at the instruction.
+ * What NVMM caches on I/O, MMIO and MSR exits: the GPRs, translated now
+ * since every handler reads them. SEGS, CRS and INTR stay readable without
+ * a syscall and are translated when asked.
  */
 static void
 provide(struct vcpu *v)
@@ -842,8 +841,17 @@ provide(struct vcpu *v)
 
 	gprs_from_kvm(comm->state.gprs, &s->regs);
 	comm->state_cached |= NVMM_X64_STATE_GPRS;
-	seg_from_kvm(&comm->state.segs[NVMM_X64_SEG_CS], &s->sregs.cs);
 	v->kvm.exit_regs = s->regs;
+}
+
+void
+kvm_vcpu_code(struct vcpu *v)
+{
+	struct nvmm_comm_page *comm = v->comm;
+
+	if (!(comm->state_cached & NVMM_X64_STATE_SEGS))
+		seg_from_kvm(&comm->state.segs[NVMM_X64_SEG_CS],
+		    &v->kvm.run->s.regs.sregs.cs);
 	kvm_vcpu_paging(v);
 }
 
