@@ -182,7 +182,8 @@ assist_begin(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu,
 	struct vcpu *v;
 	int r;
 
-	memset(a, 0, sizeof(*a));
+	a->nrecs = a->elem = 0;
+	a->untracked = false;
 	r = vcpu_lookup(mach, vcpu, &a->m, &v);
 	if (r < 0)
 		return r;

@@ -67,7 +67,6 @@ struct kvm_vcpu {
 	enum kvm_pending pending;
 	bool executed;		/* KVM already executed the exit's access */
 	bool assisted;		/* an assist supplied the completion data */
-	struct kvm_regs exit_regs; /* GPRs at the exit, to undo a completion */
 	struct kvm_mmio_rec journal[KVM_JOURNAL_MAX];
 	unsigned njournal, journal_pos;
 

@@ -23,7 +23,6 @@
 
 #include <pthread.h>
 #include <signal.h>
-#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -62,40 +61,27 @@ self_tid(void)
 
 /* ---- Translation ------------------------------------------------------- */
 
-/* Where each NVMM GPR is in struct kvm_regs (KVM orders them differently). */
-static const size_t kvm_gpr[NVMM_X64_NGPR] = {
-	[NVMM_X64_GPR_RAX] = offsetof(struct kvm_regs, rax),
-	[NVMM_X64_GPR_RCX] = offsetof(struct kvm_regs, rcx),
-	[NVMM_X64_GPR_RDX] = offsetof(struct kvm_regs, rdx),
-	[NVMM_X64_GPR_RBX] = offsetof(struct kvm_regs, rbx),
-	[NVMM_X64_GPR_RSP] = offsetof(struct kvm_regs, rsp),
-	[NVMM_X64_GPR_RBP] = offsetof(struct kvm_regs, rbp),
-	[NVMM_X64_GPR_RSI] = offsetof(struct kvm_regs, rsi),
-	[NVMM_X64_GPR_RDI] = offsetof(struct kvm_regs, rdi),
-	[NVMM_X64_GPR_R8] = offsetof(struct kvm_regs, r8),
-	[NVMM_X64_GPR_R9] = offsetof(struct kvm_regs, r9),
-	[NVMM_X64_GPR_R10] = offsetof(struct kvm_regs, r10),
-	[NVMM_X64_GPR_R11] = offsetof(struct kvm_regs, r11),
-	[NVMM_X64_GPR_R12] = offsetof(struct kvm_regs, r12),
-	[NVMM_X64_GPR_R13] = offsetof(struct kvm_regs, r13),
-	[NVMM_X64_GPR_R14] = offsetof(struct kvm_regs, r14),
-	[NVMM_X64_GPR_R15] = offsetof(struct kvm_regs, r15),
-	[NVMM_X64_GPR_RIP] = offsetof(struct kvm_regs, rip),
-	[NVMM_X64_GPR_RFLAGS] = offsetof(struct kvm_regs, rflags),
-};
+/* NVMM's GPR indices and struct kvm_regs's fields, which KVM orders otherwise. */
+#define KVM_GPRS(X) \
+	X(RAX, rax) X(RCX, rcx) X(RDX, rdx) X(RBX, rbx) X(RSP, rsp) \
+	X(RBP, rbp) X(RSI, rsi) X(RDI, rdi) X(R8, r8) X(R9, r9) \
+	X(R10, r10) X(R11, r11) X(R12, r12) X(R13, r13) X(R14, r14) \
+	X(R15, r15) X(RIP, rip) X(RFLAGS, rflags)
 
 static void
 gprs_from_kvm(uint64_t *g, const struct kvm_regs *r)
 {
-	for (int i = 0; i < NVMM_X64_NGPR; i++)
-		memcpy(&g[i], (const char *)r + kvm_gpr[i], sizeof(g[i]));
+#define FROM_KVM(nvmm, kvm) g[NVMM_X64_GPR_##nvmm] = r->kvm;
+	KVM_GPRS(FROM_KVM)
+#undef FROM_KVM
 }
 
 static void
 gprs_to_kvm(struct kvm_regs *r, const uint64_t *g)
 {
-	for (int i = 0; i < NVMM_X64_NGPR; i++)
-		memcpy((char *)r + kvm_gpr[i], &g[i], sizeof(g[i]));
+#define TO_KVM(nvmm, kvm) r->kvm = g[NVMM_X64_GPR_##nvmm];
+	KVM_GPRS(TO_KVM)
+#undef TO_KVM
 }
 
 static void
@@ -427,6 +413,8 @@ settle(struct vcpu *v, bool keep)
 	struct kvm_vcpu *k = &v->kvm;
 	struct kvm_run *run = k->run;
 	bool restore = !k->assisted && !keep;
+	/* The GPRs of the exit: nothing wrote the sync regs since. */
+	struct kvm_regs exit_regs = run->s.regs.regs;
 	int r;
 
 	if (!k->assisted)
@@ -452,7 +440,7 @@ settle(struct vcpu *v, bool keep)
 	k->assisted = false;
 	k->njournal = k->journal_pos = 0;
 	if (restore) {
-		run->s.regs.regs = k->exit_regs;
+		run->s.regs.regs = exit_regs;
 		run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
 	}
 	return 0;
@@ -841,7 +829,6 @@ provide(struct vcpu *v)
 
 	gprs_from_kvm(comm->state.gprs, &s->regs);
 	comm->state_cached |= NVMM_X64_STATE_GPRS;
-	v->kvm.exit_regs = s->regs;
 }
 
 void
