@@ -224,7 +224,7 @@ fpu_get(struct vcpu *v, struct fxsave *fx)
 	struct kvm_vcpu *k = &v->kvm;
 	int r;
 
-	if (!k->xsave_valid) {
+	if (!k->xsave_valid || nvmm_cache_off) {
 		r = kvm_ioctl(k->fd, KVM_GET_XSAVE, k->xsave);
 		if (r < 0)
 			return r;
@@ -251,7 +251,7 @@ fpu_set(struct vcpu *v, const struct fxsave *fx)
 		return r;
 	/* The image KVM holds, fetched since the guest last ran: no ioctl. */
 	img.fx_mxcsr_mask = fx->fx_mxcsr_mask;
-	if (memcmp(&img, fx, sizeof(img)) == 0)
+	if (!nvmm_cache_off && memcmp(&img, fx, sizeof(img)) == 0)
 		return 0;
 	img = *fx;
 	/* As NetBSD: the mask is the host's, MXCSR bits outside it dropped. */
@@ -456,12 +456,13 @@ settle_for_write(struct vcpu *v, bool keep_gprs)
 
 /* ---- getstate, commit --------------------------------------------------- */
 
-/* Whether KVM already holds these values of group. */
+/* Whether KVM already holds these values of group (never with the comm page off). */
 static bool
 known(const struct kvm_vcpu *k, uint64_t group, const void *known_vals,
     const void *vals, size_t len)
 {
-	return (k->known & group) && memcmp(known_vals, vals, len) == 0;
+	return !nvmm_cache_off && (k->known & group) &&
+	    memcmp(known_vals, vals, len) == 0;
 }
 
 static void
