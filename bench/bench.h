@@ -23,9 +23,10 @@ uint64_t now_ns(void);		/* wall clock */
 uint64_t cpu_ns(void);		/* this process's CPU time */
 double median(const double *v, int n);
 /*
- * Mean CPU µs of op over n calls, after BENCH_WARMUP calls. The CPU time
- * of the VCPU thread includes the guest's and KVM's (PVM runs them in its
- * context), and unlike the wall clock it ignores the machine's other jobs.
+ * Mean CPU µs of op over n calls, after BENCH_WARMUP calls. The VCPU
+ * thread's CPU time includes KVM's and the guest's (KVM runs the guest in
+ * its context), and unlike the wall clock it ignores the machine's other
+ * jobs.
  */
 double time_op(void (*op)(void *), void *ctx, long n);
 
@@ -64,12 +65,13 @@ extern const struct workload nvmm_workloads[];	/* nvmm.c: libnvmm */
  */
 struct qemu {
 	double us;		/* per OUT exit; NAN: QEMU did not run */
-	double syscalls;	/* per OUT exit, all threads; NAN: not counted */
+	double syscalls;	/* per OUT exit, all threads; NAN: uncounted */
 	double exits;		/* KVM userspace exits per OUT */
 	char accel[8];		/* "kvm", or "tcg" where KVM failed */
 	char error[160];	/* why KVM failed */
 
-	char image[2][1100];	/* the two lengths of run */
+	uint32_t n[2];		/* the two lengths of run, in OUTs */
+	char image[2][1100];
 	char *argv[2][20];
 	double secs[2][BENCH_REPS];
 };

@@ -6,20 +6,17 @@
 
 #include "bench.h"
 
-extern const uint8_t bench_image[], bench_out_loop[], bench_mmio_loop[],
-    bench_count[], bench_entry[];
+extern const uint8_t bench_image[GUEST_ROM_SIZE];
 
 void
 guest_image(uint8_t rom[GUEST_ROM_SIZE], enum guest_loop loop,
     uint32_t iterations)
 {
-	const uint8_t *entry = loop == GUEST_OUT_LOOP ? bench_out_loop :
-	    bench_mmio_loop;
-	uint32_t lin = GUEST_ROM_GPA + (uint32_t)(entry - bench_image);
+	uint32_t which = loop;
 
 	memcpy(rom, bench_image, GUEST_ROM_SIZE);
-	memcpy(rom + (bench_count - bench_image), &iterations, 4);
-	memcpy(rom + (bench_entry - bench_image), &lin, 4);
+	memcpy(rom + GUEST_COUNT_OFF, &iterations, 4);
+	memcpy(rom + GUEST_LOOP_OFF, &which, 4);
 }
 
 uint8_t *

@@ -12,15 +12,19 @@
 #define GUEST_MMIO_GPA	0xA0000		/* in the hole: reads exit as MMIO */
 #define GUEST_ROM_GPA	0xF0000
 #define GUEST_ROM_SIZE	0x10000
-#define GUEST_RESET_GPA	0xFFFF0000ULL	/* the ROM again, for the reset vector */
+#define GUEST_RESET_GPA	0xFFFF0000ULL	/* the ROM again, for the reset */
 #define GUEST_MEM_SIZE	0x100000	/* the host block: RAM, hole, ROM */
 #define GUEST_OUT_PORT	0x80		/* POST codes: no device behind it */
 #define GUEST_EXIT_PORT	0xF4		/* QEMU's isa-debug-exit */
 
+/* The image's two parameters, 32-bit words at these offsets. */
+#define GUEST_COUNT_OFF	0xFFE0		/* iterations of the loop */
+#define GUEST_LOOP_OFF	0xFFE4		/* which loop: enum guest_loop */
+
 #ifndef __ASSEMBLER__
 #include <stdint.h>
 
-enum guest_loop { GUEST_OUT_LOOP, GUEST_MMIO_LOOP };
+enum guest_loop { GUEST_OUT_LOOP, GUEST_MMIO_LOOP };	/* image.S's order */
 
 /* The image, running loop for iterations (0: 2^32) before it exits. */
 void guest_image(uint8_t rom[GUEST_ROM_SIZE], enum guest_loop loop,

@@ -1,8 +1,7 @@
 /*
  * The benchmark guest image (see guest.h). Real mode at the reset vector,
  * straight to long mode with a 2 MiB identity page (RAM comes zeroed, so
- * three entries make the tables), then the loop bench_entry names. Only
- * the last two fields differ between runs: the loop and its count.
+ * three entries make the tables), then the loop its parameters choose.
  */
 #include "guest.h"
 
@@ -39,21 +38,19 @@ long_mode:
 	mov	%eax, %ds
 	mov	%eax, %es
 	mov	%eax, %ss
-	mov	LIN(bench_count), %ecx
+	mov	GUEST_ROM_GPA + GUEST_COUNT_OFF, %ecx
 	mov	$GUEST_MMIO_GPA, %ebx
-	mov	LIN(bench_entry), %eax
-	jmp	*%rax
+	mov	GUEST_ROM_GPA + GUEST_LOOP_OFF, %eax
+	jmp	*LIN(loops)(, %rax, 8)
 
 /* Both loops are three instructions, one of which exits. */
-	.globl	bench_out_loop
-bench_out_loop:
+out_loop:
 1:	out	%al, $GUEST_OUT_PORT
 	dec	%ecx
 	jnz	1b
 	jmp	done
 
-	.globl	bench_mmio_loop
-bench_mmio_loop:
+mmio_loop:
 1:	mov	(%rbx), %eax
 	dec	%ecx
 	jnz	1b
@@ -69,16 +66,14 @@ gdt:	.quad	0
 	.quad	0x00CF93000000FFFF		/* 0x10: data */
 gdtr:	.word	gdtr - gdt - 1
 	.long	LIN(gdt)
+loops:	.quad	LIN(out_loop), LIN(mmio_loop)
 
-	.globl	bench_count, bench_entry
-bench_count:
-	.long	0
-bench_entry:
-	.long	LIN(bench_out_loop)
+	.org	GUEST_COUNT_OFF
+	.long	0, 0
 
 	.code16
 	.org	0xFFF0
-	ljmp	$(GUEST_ROM_GPA >> 4), $0	/* reset vector: CS base 0xF0000 */
+	ljmp	$(GUEST_ROM_GPA >> 4), $0	/* reset: to CS base 0xF0000 */
 	.org	GUEST_ROM_SIZE
 
 	.section .note.GNU-stack, "", @progbits

@@ -42,10 +42,11 @@ raw_init(void)
 	kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (kvm_fd < 0)
 		die("/dev/kvm: %m");
-	run_size = xioctl(kvm_fd, KVM_GET_VCPU_MMAP_SIZE, "KVM_GET_VCPU_MMAP_SIZE",
-	    NULL);
+	run_size = xioctl(kvm_fd, KVM_GET_VCPU_MMAP_SIZE,
+	    "KVM_GET_VCPU_MMAP_SIZE", NULL);
 	for (int n = 64;; n *= 2) {
-		cpuid = calloc(1, sizeof(*cpuid) + n * sizeof(cpuid->entries[0]));
+		cpuid = calloc(1, sizeof(*cpuid) +
+		    n * sizeof(cpuid->entries[0]));
 		if (cpuid == NULL)
 			die("out of memory");
 		cpuid->nent = n;
@@ -73,7 +74,7 @@ slot(struct raw *r, uint32_t n, uint64_t gpa, uint64_t off, uint64_t size,
 	    &reg);
 }
 
-/* sync: the register sets KVM copies into kvm_run at every exit (libnvmm: all). */
+/* sync: the register sets KVM copies to kvm_run at exits (libnvmm: all). */
 static void
 raw_create(struct raw *r, uint8_t *mem, uint32_t sync)
 {
@@ -82,7 +83,8 @@ raw_create(struct raw *r, uint8_t *mem, uint32_t sync)
 	/* Only VMX needs these pages (real mode); others may refuse. */
 	ioctl(r->vm, KVM_SET_TSS_ADDR, 0xFFFBD000UL);
 	slot(r, 0, 0, 0, GUEST_RAM_SIZE, 0);
-	slot(r, 1, GUEST_ROM_GPA, GUEST_ROM_GPA, GUEST_ROM_SIZE, KVM_MEM_READONLY);
+	slot(r, 1, GUEST_ROM_GPA, GUEST_ROM_GPA, GUEST_ROM_SIZE,
+	    KVM_MEM_READONLY);
 	slot(r, 2, GUEST_RESET_GPA, GUEST_ROM_GPA, GUEST_ROM_SIZE,
 	    KVM_MEM_READONLY);
 	r->vcpu = xioctl(r->vm, KVM_CREATE_VCPU, "KVM_CREATE_VCPU", NULL);

@@ -81,12 +81,12 @@ time_op(void (*op)(void *), void *ctx, long n)
 
 #define LIFE_MAX_VMS	16
 
-/* The µs since *c0 and *w0 (CPU, wall) into t[0], t[1]. */
+/* The µs since c0 and w0 (CPU, wall) into t[0][i], t[1][i]. */
 static void
-lap(uint64_t *c0, uint64_t *w0, double t[2][LIFE_MAX_VMS], int i)
+lap(uint64_t c0, uint64_t w0, double t[2][LIFE_MAX_VMS], int i)
 {
-	t[0][i] = (cpu_ns() - *c0) / 1e3;
-	t[1][i] = (now_ns() - *w0) / 1e3;
+	t[0][i] = (cpu_ns() - c0) / 1e3;
+	t[1][i] = (now_ns() - w0) / 1e3;
 }
 
 void
@@ -119,15 +119,15 @@ life_cycle(const struct life_ops *ops, const long *args)
 	}
 	c0 = cpu_ns(), w0 = now_ns();
 	ops->init();
-	lap(&c0, &w0, t[0], 0);
+	lap(c0, w0, t[0], 0);
 	for (int i = 0; i < k; i++) {
 		mem[i] = guest_mem(GUEST_OUT_LOOP);
 		c0 = cpu_ns(), w0 = now_ns();
 		vm[i] = ops->create(mem[i]);
-		lap(&c0, &w0, t[1], i);
+		lap(c0, w0, t[1], i);
 		c0 = cpu_ns(), w0 = now_ns();
 		ops->destroy(vm[i]);
-		lap(&c0, &w0, t[2], i);
+		lap(c0, w0, t[2], i);
 		guest_mem_free(mem[i]);
 	}
 	for (int m = 0; m < 3; m++)

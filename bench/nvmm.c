@@ -125,7 +125,7 @@ work_mmio(const long *a)
 	printf("%f\n", time_op(op_mmio, &v, a[0]));
 }
 
-/* nvmm-qemu N GROUPS: µs per OUT exit with the QEMU-like handler. */
+/* nvmm-qemu-like N GROUPS: µs per OUT exit with the QEMU-like handler. */
 static void
 work_qemu_like(const long *a)
 {
@@ -141,12 +141,13 @@ static double
 time_cached(struct nv *v, uint64_t g)
 {
 	double batch[256];
-	uint64_t start = now_ns(), t0;
+	uint64_t start = now_ns();
 	int nb = 0;
 
 	CHECK(nvmm_vcpu_getstate(&v->mach, &v->vcpu, g));
 	do {
-		t0 = now_ns();
+		uint64_t t0 = now_ns();
+
 		for (int i = 0; i < 64; i++)
 			CHECK(nvmm_vcpu_getstate(&v->mach, &v->vcpu, g));
 		batch[nb++] = (now_ns() - t0) / 1e3 / 64;
@@ -168,50 +169,41 @@ us_since(uint64_t *t)
  * nvmm-state N GROUP: µs of getstate(GROUP) of the cached group; of
  * getstate right after an I/O exit; of setstate; and of the commit that
  * setstate defers to the next run: that run's time less a plain run's, the
- * two alternating. Medians of N calls, then of BENCH_REPS repetitions, so
- * that the load of the machine's other work hardly shows.
+ * two alternating. Medians of N calls, so that the machine's other jobs
+ * hardly show.
  */
 static void
 work_state(const long *a)
 {
-	double cached[BENCH_REPS], get[BENCH_REPS], set[BENCH_REPS];
-	double commit[BENCH_REPS], *s;
 	uint64_t g = (uint64_t)a[1], t;
+	double *plain, *get, *set, *commit, cached;
 	long n = a[0];
 	struct nv v;
 
-	s = malloc(4 * n * sizeof(*s));
-	if (n < 1 || s == NULL)
+	plain = malloc(4 * n * sizeof(*plain));
+	if (n < 1 || plain == NULL)
 		die("nvmm-state: at least one call");
+	get = plain + n, set = plain + 2 * n, commit = plain + 3 * n;
 	nv_setup(&v, GUEST_OUT_LOOP);
 	op_io(&v);
-	for (int r = 0; r < BENCH_REPS; r++) {
-		double *plain = s, *getv = s + n, *setv = s + 2 * n,
-		    *commitv = s + 3 * n;
-
-		cached[r] = time_cached(&v, g);
-		for (long i = 0; i < n; i++) {
-			t = now_ns();
-			nv_exit(&v, NVMM_VCPU_EXIT_IO);
-			plain[i] = us_since(&t);
-			CHECK(nvmm_assist_io(&v.mach, &v.vcpu));
-			t = now_ns();
-			CHECK(nvmm_vcpu_getstate(&v.mach, &v.vcpu, g));
-			getv[i] = us_since(&t);
-			CHECK(nvmm_vcpu_setstate(&v.mach, &v.vcpu, g));
-			setv[i] = us_since(&t);
-			nv_exit(&v, NVMM_VCPU_EXIT_IO);
-			commitv[i] = us_since(&t);
-			CHECK(nvmm_assist_io(&v.mach, &v.vcpu));
-		}
-		get[r] = median(getv, n);
-		set[r] = median(setv, n);
-		commit[r] = median(commitv, n) - median(plain, n);
+	cached = time_cached(&v, g);
+	for (long i = 0; i < n; i++) {
+		t = now_ns();
+		nv_exit(&v, NVMM_VCPU_EXIT_IO);
+		plain[i] = us_since(&t);
+		CHECK(nvmm_assist_io(&v.mach, &v.vcpu));
+		t = now_ns();
+		CHECK(nvmm_vcpu_getstate(&v.mach, &v.vcpu, g));
+		get[i] = us_since(&t);
+		CHECK(nvmm_vcpu_setstate(&v.mach, &v.vcpu, g));
+		set[i] = us_since(&t);
+		nv_exit(&v, NVMM_VCPU_EXIT_IO);
+		commit[i] = us_since(&t);
+		CHECK(nvmm_assist_io(&v.mach, &v.vcpu));
 	}
-	free(s);
-	printf("%f %f %f %f\n", median(cached, BENCH_REPS),
-	    median(get, BENCH_REPS), median(set, BENCH_REPS),
-	    median(commit, BENCH_REPS));
+	printf("%f %f %f %f\n", cached, median(get, n), median(set, n),
+	    median(commit, n) - median(plain, n));
+	free(plain);
 }
 
 /*
@@ -279,7 +271,7 @@ work_life(const long *a)
 const struct workload nvmm_workloads[] = {
 	{ "nvmm-io", work_io },
 	{ "nvmm-mmio", work_mmio },
-	{ "nvmm-qemu", work_qemu_like },
+	{ "nvmm-qemu-like", work_qemu_like },
 	{ "nvmm-state", work_state },
 	{ "nvmm-state-count", work_state_count },
 	{ "nvmm-life", work_life },

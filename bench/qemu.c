@@ -2,8 +2,8 @@
  * The peer: QEMU running the same guest image as its firmware (-bios), with
  * no BIOS, no devices but isa-debug-exit, which ends the run. QEMU ignores
  * writes to port 0x80 in userspace, so each OUT is a full exit to QEMU. The
- * time of an exit is the difference between runs of N1 and N2 OUTs, which
- * cancels QEMU's start and stop. Where KVM fails, TCG gives a labelled
+ * CPU time of an exit is the difference between runs of N1 and N2 OUTs,
+ * which cancels QEMU's start and stop. Where KVM fails, TCG gives a labelled
  * reference instead.
  */
 #include <errno.h>
@@ -16,8 +16,6 @@
 #include "guest.h"
 
 #define QEMU		"qemu-system-x86_64"
-#define QEMU_N1		5000
-#define QEMU_N2		45000
 /* isa-debug-exit: status (value << 1) | 1; the guest writes 1. */
 #define QEMU_DONE	3
 
@@ -32,10 +30,17 @@ write_image(const char *path, uint32_t n)
 		die("%s: %m", path);
 }
 
+/* The two lengths of run: TCG's OUT is so cheap that it needs longer ones. */
 static void
 set_accel(struct qemu *q, const char *accel)
 {
+	bool tcg = strcmp(accel, "tcg") == 0;
+
 	snprintf(q->accel, sizeof(q->accel), "%s", accel);
+	for (int k = 0; k < 2; k++) {
+		q->n[k] = (k ? 45000 : 5000) * (tcg ? 100 : 1);
+		write_image(q->image[k], q->n[k]);
+	}
 	for (int k = 0; k < 2; k++) {
 		const char *const a[] = { QEMU, "-accel", q->accel, "-M", "pc",
 		    "-nodefaults", "-display", "none", "-no-reboot", "-m", "16",
@@ -80,11 +85,9 @@ qemu_open(struct qemu *q, const char *dir)
 
 	memset(q, 0, sizeof(*q));
 	q->us = q->syscalls = q->exits = NAN;
-	for (int k = 0; k < 2; k++) {
-		snprintf(q->image[k], sizeof(q->image[k]), "%s/qemu-%d.rom", dir,
-		    k);
-		write_image(q->image[k], k ? QEMU_N2 : QEMU_N1);
-	}
+	for (int k = 0; k < 2; k++)
+		snprintf(q->image[k], sizeof(q->image[k]), "%s/qemu-%d.rom",
+		    dir, k);
 	set_accel(q, "kvm");
 	if (!isnan(run_once(q, 0)))
 		return;
@@ -115,12 +118,12 @@ qemu_close(struct qemu *q)
 		if (isnan(q->secs[i % 2][i / 2]))
 			return;
 	q->us = (median(q->secs[1], BENCH_REPS) -
-	    median(q->secs[0], BENCH_REPS)) * 1e6 / (QEMU_N2 - QEMU_N1);
+	    median(q->secs[0], BENCH_REPS)) * 1e6 / (q->n[1] - q->n[0]);
 	for (int k = 0; k < 2; k++)
 		if (!perf_count(q->argv[k], NULL, QEMU_DONE, &c[k], &e[k]))
 			return;
-	q->syscalls = (c[1] - c[0]) / (QEMU_N2 - QEMU_N1);
-	q->exits = (e[1] - e[0]) / (QEMU_N2 - QEMU_N1);
+	q->syscalls = (c[1] - c[0]) / (q->n[1] - q->n[0]);
+	q->exits = (e[1] - e[0]) / (q->n[1] - q->n[0]);
 }
 
 void
