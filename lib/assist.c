@@ -21,6 +21,7 @@ struct assist {
 	struct kvm_mmio_rec recs[KVM_JOURNAL_MAX + 1];
 	unsigned nrecs;
 	bool untracked;		/* an access the journal can't describe */
+	enum kvm_exit_state exit_state;
 	/* I/O: KVM's data buffer and the element being moved. */
 	uint8_t *kvm_data;
 	uint32_t elem;
@@ -187,11 +188,13 @@ assist_begin(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu,
 	r = vcpu_lookup(mach, vcpu, &a->m, &v);
 	if (r < 0)
 		return r;
+	a->exit_state = kvm_vcpu_exit_state(v);
 	if (vcpu->exit == NULL || vcpu->exit->reason != reason ||
-	    (v->kvm.pending == KVM_PENDING_NONE && !v->kvm.executed))
+	    a->exit_state == KVM_EXIT_DONE)
 		return -EINVAL;
 	/* An OUT KVM executed needs no segment: decoding and emulating do. */
-	r = vcpu_getstate(v, v->kvm.executed && reason == NVMM_VCPU_EXIT_IO ?
+	r = vcpu_getstate(v, a->exit_state == KVM_EXIT_EXECUTED &&
+	    reason == NVMM_VCPU_EXIT_IO ?
 	    NVMM_X64_STATE_GPRS : NVMM_X64_STATE_GPRS | NVMM_X64_STATE_SEGS);
 	if (r < 0)
 		return r;
@@ -226,7 +229,7 @@ nvmm_assist_io(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu)
 		return nvmm_ret(r);
 	a.kvm_data = kvm_vcpu_io_data(v, &count);
 	/* KVM did the OUT and its registers: only the device is left. */
-	if (v->kvm.executed) {
+	if (a.exit_state == KVM_EXIT_EXECUTED) {
 		const struct nvmm_x86_exit_io *io = &vcpu->exit->u.io;
 
 		for (uint32_t i = 0; i < count; i++)
@@ -266,7 +269,7 @@ nvmm_assist_mem(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu)
 	st = &v->comm->state;
 	n = fetch(a.m, st, insn);
 	/* KVM's emulator did the write and moved RIP: only the device is left. */
-	if (v->kvm.executed) {
+	if (a.exit_state == KVM_EXIT_EXECUTED) {
 		struct x86_insn d;
 
 		assist_mmio(&a, gpa, true, data, len);

@@ -108,7 +108,16 @@ void kvm_vcpu_kick(struct vcpu *);
 void kvm_vcpu_paging(struct vcpu *);
 void kvm_vcpu_code(struct vcpu *);
 
-/* For the assists: hand KVM what it needs to finish the exit's instruction. */
+/*
+ * For the assists: the state of the last exit's instruction (KVM_EXIT_DONE:
+ * nothing left to complete), and what KVM needs to finish it.
+ */
+enum kvm_exit_state {
+	KVM_EXIT_DONE,
+	KVM_EXIT_EXECUTED,	/* KVM already did the access and moved on */
+	KVM_EXIT_PENDING,	/* KVM finishes it at the next KVM_RUN */
+};
+enum kvm_exit_state kvm_vcpu_exit_state(const struct vcpu *);
 uint8_t *kvm_vcpu_io_data(struct vcpu *, uint32_t *count);
 void kvm_vcpu_mmio_data(struct vcpu *, uint64_t *gpa, uint8_t **data,
     uint32_t *len, bool *write);

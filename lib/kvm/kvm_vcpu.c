@@ -1174,6 +1174,15 @@ kvm_vcpu_run(struct vcpu *v, struct nvmm_vcpu_exit *exit)
 
 /* ---- For the assists ---------------------------------------------------- */
 
+enum kvm_exit_state
+kvm_vcpu_exit_state(const struct vcpu *v)
+{
+	if (v->kvm.executed)
+		return KVM_EXIT_EXECUTED;
+	return v->kvm.pending != KVM_PENDING_NONE ? KVM_EXIT_PENDING :
+	    KVM_EXIT_DONE;
+}
+
 uint8_t *
 kvm_vcpu_io_data(struct vcpu *v, uint32_t *count)
 {
