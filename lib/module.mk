@@ -4,7 +4,8 @@ include lib/x86/module.mk
 CPPFLAGS_lib := -Iinclude -Ilib -fPIC -fvisibility=hidden
 
 LIB_SRCS := lib/machine.c lib/vcpu.c lib/mem.c lib/assist.c lib/dump.c \
-	lib/registry.c lib/kvm/kvm.c lib/kvm/kvm_vcpu.c lib/kvm/cpuid.c
+	lib/registry.c lib/kvm/kvm.c lib/kvm/kvm_state.c lib/kvm/kvm_run.c \
+	lib/kvm/cpuid.c
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 
 LIBNVMM_A  := $(B)/libnvmm.a

@@ -9,7 +9,7 @@
  *  - MSRS (but EFER, which is in the sync sregs), DRS, FPU and XCR0 are
  *    fetched by ioctl only when asked, and flushed just before KVM_RUN;
  *  - KVM finishes an I/O, MMIO or MSR instruction only at the next KVM_RUN
- *    (the "completion trap"): see kvm_vcpu.c.
+ *    (the "completion trap"): see kvm_run.c.
  */
 #ifndef LIB_KVM_H
 #define LIB_KVM_H

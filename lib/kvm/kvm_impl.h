@@ -16,6 +16,13 @@ extern bool kvm_out_emulated;
 extern bool kvm_mmio_write_executed;
 
 int kvm_ioctl(int fd, unsigned long req, void *arg);
+
+/* kvm_state.c */
+void kvm_provide(struct vcpu *);
+int kvm_flush_sync(struct vcpu *);
+
+/* kvm_run.c: completes an unfinished instruction before state is written. */
+int kvm_settle_for_write(struct vcpu *, bool keep_gprs);
 const struct kvm_cpuid_entry2 *kvm_supported_leaf(uint32_t fn, uint32_t idx);
 
 #endif

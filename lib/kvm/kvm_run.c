@@ -1,5 +1,5 @@
 /*
- * VCPUs on KVM: NVMM state <-> KVM state, events, the run loop, exits, stop.
+ * VCPUs on KVM: creation, events, the run loop and its exits, stop.
  *
  * The completion trap. KVM finishes an I/O, MMIO or MSR instruction only
  * when KVM_RUN is entered again, and it loads dirty sync regs *before* doing
@@ -35,20 +35,6 @@
 #define RFLAGS_IF	(1ULL << 9)
 #define RFLAGS_RF	(1ULL << 16)
 
-static const uint32_t msr_index[NVMM_X64_NMSR] = {
-	[NVMM_X64_MSR_EFER] = 0xC0000080,
-	[NVMM_X64_MSR_STAR] = 0xC0000081,
-	[NVMM_X64_MSR_LSTAR] = 0xC0000082,
-	[NVMM_X64_MSR_CSTAR] = 0xC0000083,
-	[NVMM_X64_MSR_SFMASK] = 0xC0000084,
-	[NVMM_X64_MSR_KERNELGSBASE] = 0xC0000102,
-	[NVMM_X64_MSR_SYSENTER_CS] = 0x174,
-	[NVMM_X64_MSR_SYSENTER_ESP] = 0x175,
-	[NVMM_X64_MSR_SYSENTER_EIP] = 0x176,
-	[NVMM_X64_MSR_PAT] = 0x277,
-	[NVMM_X64_MSR_TSC] = 0x10,
-};
-
 static pid_t
 self_tid(void)
 {
@@ -57,211 +43,6 @@ self_tid(void)
 	if (tid == 0)
 		tid = (pid_t)syscall(SYS_gettid);
 	return tid;
-}
-
-/* ---- Translation ------------------------------------------------------- */
-
-/* NVMM's GPR indices and struct kvm_regs's fields, which KVM orders otherwise. */
-#define KVM_GPRS(X) \
-	X(RAX, rax) X(RCX, rcx) X(RDX, rdx) X(RBX, rbx) X(RSP, rsp) \
-	X(RBP, rbp) X(RSI, rsi) X(RDI, rdi) X(R8, r8) X(R9, r9) \
-	X(R10, r10) X(R11, r11) X(R12, r12) X(R13, r13) X(R14, r14) \
-	X(R15, r15) X(RIP, rip) X(RFLAGS, rflags)
-
-static void
-gprs_from_kvm(uint64_t *g, const struct kvm_regs *r)
-{
-#define FROM_KVM(nvmm, kvm) g[NVMM_X64_GPR_##nvmm] = r->kvm;
-	KVM_GPRS(FROM_KVM)
-#undef FROM_KVM
-}
-
-static void
-gprs_to_kvm(struct kvm_regs *r, const uint64_t *g)
-{
-#define TO_KVM(nvmm, kvm) r->kvm = g[NVMM_X64_GPR_##nvmm];
-	KVM_GPRS(TO_KVM)
-#undef TO_KVM
-}
-
-static void
-seg_from_kvm(struct nvmm_x64_state_seg *s, const struct kvm_segment *k)
-{
-	s->selector = k->selector;
-	s->attrib.type = k->type;
-	s->attrib.s = k->s;
-	s->attrib.dpl = k->dpl;
-	s->attrib.p = k->present && !k->unusable;
-	s->attrib.avl = k->avl;
-	s->attrib.l = k->l;
-	s->attrib.def = k->db;
-	s->attrib.g = k->g;
-	s->attrib.rsvd = 0;
-	s->limit = k->limit;
-	s->base = k->base;
-}
-
-/* NVMM says "not present" where VMX says "unusable". */
-static void
-seg_to_kvm(struct kvm_segment *k, const struct nvmm_x64_state_seg *s)
-{
-	memset(k, 0, sizeof(*k));
-	k->selector = s->selector;
-	k->type = s->attrib.type;
-	k->s = s->attrib.s;
-	k->dpl = s->attrib.dpl;
-	k->present = s->attrib.p;
-	k->avl = s->attrib.avl;
-	k->l = s->attrib.l;
-	k->db = s->attrib.def;
-	k->g = s->attrib.g;
-	k->unusable = !s->attrib.p;
-	k->limit = s->limit;
-	k->base = s->base;
-}
-
-static struct kvm_segment *
-sreg_seg(struct kvm_sregs *sr, int i)
-{
-	switch (i) {
-	case NVMM_X64_SEG_ES: return &sr->es;
-	case NVMM_X64_SEG_CS: return &sr->cs;
-	case NVMM_X64_SEG_SS: return &sr->ss;
-	case NVMM_X64_SEG_DS: return &sr->ds;
-	case NVMM_X64_SEG_FS: return &sr->fs;
-	case NVMM_X64_SEG_GS: return &sr->gs;
-	case NVMM_X64_SEG_LDT: return &sr->ldt;
-	case NVMM_X64_SEG_TR: return &sr->tr;
-	default: return NULL;
-	}
-}
-
-/* GDT and IDT carry only base and limit; the rest of the entry is kept. */
-static void
-segs_from_kvm(struct nvmm_x64_state *st, struct kvm_sregs *sr)
-{
-	for (int i = 0; i < NVMM_X64_NSEG; i++) {
-		struct kvm_segment *k = sreg_seg(sr, i);
-
-		if (k != NULL)
-			seg_from_kvm(&st->segs[i], k);
-	}
-	st->segs[NVMM_X64_SEG_GDT].base = sr->gdt.base;
-	st->segs[NVMM_X64_SEG_GDT].limit = sr->gdt.limit;
-	st->segs[NVMM_X64_SEG_IDT].base = sr->idt.base;
-	st->segs[NVMM_X64_SEG_IDT].limit = sr->idt.limit;
-}
-
-static void
-segs_to_kvm(struct kvm_sregs *sr, const struct nvmm_x64_state *st)
-{
-	for (int i = 0; i < NVMM_X64_NSEG; i++) {
-		struct kvm_segment *k = sreg_seg(sr, i);
-
-		if (k != NULL)
-			seg_to_kvm(k, &st->segs[i]);
-	}
-	sr->gdt.base = st->segs[NVMM_X64_SEG_GDT].base;
-	sr->gdt.limit = (uint16_t)st->segs[NVMM_X64_SEG_GDT].limit;
-	sr->idt.base = st->segs[NVMM_X64_SEG_IDT].base;
-	sr->idt.limit = (uint16_t)st->segs[NVMM_X64_SEG_IDT].limit;
-}
-
-static void
-crs_from_kvm(uint64_t *crs, const struct kvm_sregs *sr)
-{
-	crs[NVMM_X64_CR_CR0] = sr->cr0;
-	crs[NVMM_X64_CR_CR2] = sr->cr2;
-	crs[NVMM_X64_CR_CR3] = sr->cr3;
-	crs[NVMM_X64_CR_CR4] = sr->cr4;
-	crs[NVMM_X64_CR_CR8] = sr->cr8;
-}
-
-static void
-crs_to_kvm(struct kvm_sregs *sr, const uint64_t *crs)
-{
-	sr->cr0 = crs[NVMM_X64_CR_CR0];
-	sr->cr2 = crs[NVMM_X64_CR_CR2];
-	sr->cr3 = crs[NVMM_X64_CR_CR3];
-	sr->cr4 = crs[NVMM_X64_CR_CR4];
-	sr->cr8 = crs[NVMM_X64_CR_CR8];
-}
-
-static void
-intr_from_kvm(struct nvmm_x64_state_intr *in, const struct kvm_vcpu *k,
-    const struct kvm_vcpu_events *ev)
-{
-	memset(in, 0, sizeof(*in));
-	in->int_shadow = ev->interrupt.shadow != 0;
-	in->int_window_exiting = k->int_window;
-	in->nmi_window_exiting = k->nmi_window;
-	in->evt_pending = ev->exception.injected || ev->interrupt.injected ||
-	    ev->nmi.injected;
-}
-
-static void
-intr_to_kvm(struct kvm_vcpu *k, struct kvm_vcpu_events *ev,
-    const struct nvmm_x64_state_intr *in)
-{
-	/* MOV SS blocking is valid whatever IF is; keep KVM's kind if any. */
-	if (!in->int_shadow)
-		ev->interrupt.shadow = 0;
-	else if (ev->interrupt.shadow == 0)
-		ev->interrupt.shadow = KVM_X86_SHADOW_INT_MOV_SS;
-	ev->flags = KVM_VCPUEVENT_VALID_SHADOW;
-	k->int_window = in->int_window_exiting;
-	k->nmi_window = in->nmi_window_exiting;
-}
-
-/*
- * FPU: the XSAVE image's first 512 bytes are the FXSAVE layout NVMM uses.
- * (KVM_GET_FPU loses MXCSR on some kernels.) A set keeps the rest of the
- * image, so it starts from a fresh copy unless one was read since the run.
- */
-static int
-fpu_get(struct vcpu *v, struct fxsave *fx)
-{
-	struct kvm_vcpu *k = &v->kvm;
-	int r;
-
-	if (!k->xsave_valid || nvmm_cache_off) {
-		r = kvm_ioctl(k->fd, KVM_GET_XSAVE, k->xsave);
-		if (r < 0)
-			return r;
-		k->xsave_valid = true;
-	}
-	memcpy(fx, k->xsave->region, sizeof(*fx));
-	fx->fx_mxcsr_mask = kvm_mxcsr_mask;
-	return 0;
-}
-
-#define XSTATE_BV_OFFSET	512
-#define XSTATE_X87_SSE		0x3ULL
-
-static int
-fpu_set(struct vcpu *v, const struct fxsave *fx)
-{
-	struct kvm_vcpu *k = &v->kvm;
-	struct fxsave img;
-	uint64_t bv;
-	int r;
-
-	r = fpu_get(v, &img);
-	if (r < 0)
-		return r;
-	/* The image KVM holds, fetched since the guest last ran: no ioctl. */
-	img.fx_mxcsr_mask = fx->fx_mxcsr_mask;
-	if (!nvmm_cache_off && memcmp(&img, fx, sizeof(img)) == 0)
-		return 0;
-	img = *fx;
-	/* As NetBSD: the mask is the host's, MXCSR bits outside it dropped. */
-	img.fx_mxcsr_mask = kvm_mxcsr_mask;
-	img.fx_mxcsr &= fx->fx_mxcsr_mask & kvm_mxcsr_mask;
-	memcpy(k->xsave->region, &img, sizeof(img));
-	memcpy(&bv, (uint8_t *)k->xsave->region + XSTATE_BV_OFFSET, sizeof(bv));
-	bv |= XSTATE_X87_SSE;
-	memcpy((uint8_t *)k->xsave->region + XSTATE_BV_OFFSET, &bv, sizeof(bv));
-	return kvm_ioctl(k->fd, KVM_SET_XSAVE, k->xsave);
 }
 
 /* ---- Create, destroy --------------------------------------------------- */
@@ -446,276 +227,12 @@ settle(struct vcpu *v, bool keep)
 	return 0;
 }
 
-static int
-settle_for_write(struct vcpu *v, bool keep_gprs)
+int
+kvm_settle_for_write(struct vcpu *v, bool keep_gprs)
 {
 	if (v->kvm.pending == KVM_PENDING_NONE)
 		return 0;
 	return settle(v, keep_gprs);
-}
-
-/* ---- getstate, commit --------------------------------------------------- */
-
-/* Whether KVM already holds these values of group (never with the comm page off). */
-static bool
-known(const struct kvm_vcpu *k, uint64_t group, const void *known_vals,
-    const void *vals, size_t len)
-{
-	return !nvmm_cache_off && (k->known & group) &&
-	    memcmp(known_vals, vals, len) == 0;
-}
-
-static void
-remember(struct kvm_vcpu *k, uint64_t group, void *known_vals,
-    const void *vals, size_t len)
-{
-	memcpy(known_vals, vals, len);
-	k->known |= group;
-}
-
-/*
- * KVM_GET_MSRS or KVM_SET_MSRS of NVMM's MSRs, in one call; EFER is not
- * among them, it lives in the sync sregs.
- */
-static int
-msrs_io(struct vcpu *v, unsigned long req, uint64_t *msrs)
-{
-	struct kvm_vcpu *k = &v->kvm;
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e[NVMM_X64_NMSR - 1];
-	} b;
-	int r;
-
-	if (req == KVM_SET_MSRS && known(k, NVMM_X64_STATE_MSRS,
-	    k->known_msrs + 1, msrs + 1, (NVMM_X64_NMSR - 1) * sizeof(*msrs)))
-		return 0;
-	memset(&b, 0, sizeof(b));
-	b.hdr.nmsrs = NVMM_X64_NMSR - 1;
-	for (int i = 1; i < NVMM_X64_NMSR; i++) {
-		b.e[i - 1].index = msr_index[i];
-		b.e[i - 1].data = msrs[i];
-	}
-	r = kvm_ioctl(v->kvm.fd, req, &b);
-	if (r < 0)
-		return r;
-	/* KVM stops at the first MSR it refuses (a bad PAT, say). */
-	if (r != NVMM_X64_NMSR - 1)
-		return -EINVAL;
-	if (req == KVM_GET_MSRS)
-		for (int i = 1; i < NVMM_X64_NMSR; i++)
-			msrs[i] = b.e[i - 1].data;
-	remember(k, NVMM_X64_STATE_MSRS, k->known_msrs + 1, msrs + 1,
-	    (NVMM_X64_NMSR - 1) * sizeof(*msrs));
-	return 0;
-}
-
-/* XCR0 is in the CRS group, but not in the sync regs. */
-static int
-get_xcr0(struct vcpu *v, uint64_t *xcr0)
-{
-	struct kvm_xcrs x;
-	int r;
-
-	memset(&x, 0, sizeof(x));
-	r = kvm_ioctl(v->kvm.fd, KVM_GET_XCRS, &x);
-	if (r < 0)
-		return r;
-	*xcr0 = 1;
-	for (uint32_t i = 0; i < x.nr_xcrs; i++)
-		if (x.xcrs[i].xcr == 0)
-			*xcr0 = x.xcrs[i].value;
-	remember(&v->kvm, NVMM_X64_STATE_CRS, &v->kvm.known_xcr0, xcr0,
-	    sizeof(*xcr0));
-	return 0;
-}
-
-static int
-set_xcr0(struct vcpu *v, uint64_t xcr0)
-{
-	struct kvm_xcrs x;
-	int r;
-
-	/* As NetBSD: masked with what the guest may use, x87 always on. */
-	xcr0 = (xcr0 & nvmm_cap.arch.xcr0_mask) | 1;
-	if (known(&v->kvm, NVMM_X64_STATE_CRS, &v->kvm.known_xcr0, &xcr0,
-	    sizeof(xcr0)))
-		return 0;
-	memset(&x, 0, sizeof(x));
-	x.nr_xcrs = 1;
-	x.xcrs[0].xcr = 0;
-	x.xcrs[0].value = xcr0;
-	r = kvm_ioctl(v->kvm.fd, KVM_SET_XCRS, &x);
-	if (r == 0)
-		remember(&v->kvm, NVMM_X64_STATE_CRS, &v->kvm.known_xcr0,
-		    &xcr0, sizeof(xcr0));
-	return r;
-}
-
-/* The sync regs, fresh: from kvm_run, or by ioctl with the comm page off. */
-static int
-sync_fetch(struct vcpu *v, uint64_t groups)
-{
-	struct kvm_vcpu *k = &v->kvm;
-	struct kvm_run *run = k->run;
-	int r = 0;
-
-	if (!nvmm_cache_off)
-		return 0;
-	if (groups & NVMM_X64_STATE_GPRS)
-		r = kvm_ioctl(k->fd, KVM_GET_REGS, &run->s.regs.regs);
-	if (r == 0 && (groups & (NVMM_X64_STATE_SEGS | NVMM_X64_STATE_CRS |
-	    NVMM_X64_STATE_MSRS)))
-		r = kvm_ioctl(k->fd, KVM_GET_SREGS, &run->s.regs.sregs);
-	if (r == 0 && (groups & NVMM_X64_STATE_INTR))
-		r = kvm_ioctl(k->fd, KVM_GET_VCPU_EVENTS, &run->s.regs.events);
-	return r;
-}
-
-int
-kvm_vcpu_getstate(struct vcpu *v, uint64_t flags)
-{
-	struct nvmm_x64_state *st = &v->comm->state;
-	struct kvm_vcpu *k = &v->kvm;
-	struct kvm_sync_regs *s = &k->run->s.regs;
-	struct kvm_debugregs dr;
-	int r;
-
-	r = sync_fetch(v, flags);
-	if (r < 0)
-		return r;
-	if (flags & NVMM_X64_STATE_GPRS)
-		gprs_from_kvm(st->gprs, &s->regs);
-	if (flags & NVMM_X64_STATE_SEGS)
-		segs_from_kvm(st, &s->sregs);
-	if (flags & NVMM_X64_STATE_CRS) {
-		crs_from_kvm(st->crs, &s->sregs);
-		r = get_xcr0(v, &st->crs[NVMM_X64_CR_XCR0]);
-		if (r < 0)
-			return r;
-	}
-	if (flags & NVMM_X64_STATE_INTR)
-		intr_from_kvm(&st->intr, k, &s->events);
-	if (flags & NVMM_X64_STATE_MSRS) {
-		st->msrs[NVMM_X64_MSR_EFER] = s->sregs.efer;
-		r = msrs_io(v, KVM_GET_MSRS, st->msrs);
-		if (r < 0)
-			return r;
-	}
-	if (flags & NVMM_X64_STATE_DRS) {
-		r = kvm_ioctl(k->fd, KVM_GET_DEBUGREGS, &dr);
-		if (r < 0)
-			return r;
-		memcpy(&st->drs[NVMM_X64_DR_DR0], dr.db, sizeof(dr.db));
-		st->drs[NVMM_X64_DR_DR6] = dr.dr6;
-		st->drs[NVMM_X64_DR_DR7] = dr.dr7;
-		remember(k, NVMM_X64_STATE_DRS, k->known_drs, st->drs,
-		    sizeof(st->drs));
-	}
-	if (flags & NVMM_X64_STATE_FPU) {
-		r = fpu_get(v, &st->fpu);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
-/* With the comm page off, every setstate is an ioctl, as NVMM before 2019. */
-static int
-flush_sync(struct vcpu *v)
-{
-	struct kvm_run *run = v->kvm.run;
-	int r = 0;
-
-	if (run->kvm_dirty_regs & KVM_SYNC_X86_REGS)
-		r = kvm_ioctl(v->kvm.fd, KVM_SET_REGS, &run->s.regs.regs);
-	if (r == 0 && (run->kvm_dirty_regs & KVM_SYNC_X86_SREGS))
-		r = kvm_ioctl(v->kvm.fd, KVM_SET_SREGS, &run->s.regs.sregs);
-	if (r == 0 && (run->kvm_dirty_regs & KVM_SYNC_X86_EVENTS))
-		r = kvm_ioctl(v->kvm.fd, KVM_SET_VCPU_EVENTS,
-		    &run->s.regs.events);
-	run->kvm_dirty_regs = 0;
-	return r;
-}
-
-/*
- * Loads the groups into KVM: sync-reg groups are marked dirty for the next
- * KVM_RUN (no syscall); the others are set by ioctl now.
- */
-int
-kvm_vcpu_commit(struct vcpu *v, uint64_t flags)
-{
-	const struct nvmm_x64_state *st = &v->comm->state;
-	struct kvm_vcpu *k = &v->kvm;
-	struct kvm_run *run = k->run;
-	struct kvm_sync_regs *s = &run->s.regs;
-	uint64_t sregs_groups = NVMM_X64_STATE_SEGS | NVMM_X64_STATE_CRS |
-	    NVMM_X64_STATE_MSRS;
-	int r;
-
-	r = settle_for_write(v, flags & NVMM_X64_STATE_GPRS);
-	if (r < 0)
-		return r;
-	/* With the comm page off, partial sregs need KVM's current copy. */
-	if (nvmm_cache_off && (flags & sregs_groups) != 0 &&
-	    (flags & sregs_groups) != sregs_groups)
-		r = kvm_ioctl(k->fd, KVM_GET_SREGS, &s->sregs);
-	if (r == 0 && nvmm_cache_off && (flags & NVMM_X64_STATE_INTR))
-		r = kvm_ioctl(k->fd, KVM_GET_VCPU_EVENTS, &s->events);
-	if (r < 0)
-		return r;
-
-	if (flags & NVMM_X64_STATE_GPRS) {
-		gprs_to_kvm(&s->regs, st->gprs);
-		run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
-	}
-	if (flags & NVMM_X64_STATE_SEGS)
-		segs_to_kvm(&s->sregs, st);
-	if (flags & NVMM_X64_STATE_CRS) {
-		crs_to_kvm(&s->sregs, st->crs);
-		/* Without an in-kernel APIC, KVM_RUN loads the TPR from here. */
-		run->cr8 = st->crs[NVMM_X64_CR_CR8];
-		k->tpr_seen = run->cr8;
-	}
-	if (flags & NVMM_X64_STATE_MSRS)
-		s->sregs.efer = st->msrs[NVMM_X64_MSR_EFER];
-	if (flags & sregs_groups)
-		run->kvm_dirty_regs |= KVM_SYNC_X86_SREGS;
-	if (flags & NVMM_X64_STATE_INTR) {
-		intr_to_kvm(k, &s->events, &st->intr);
-		run->kvm_dirty_regs |= KVM_SYNC_X86_EVENTS;
-	}
-
-	if (flags & NVMM_X64_STATE_CRS) {
-		r = set_xcr0(v, st->crs[NVMM_X64_CR_XCR0]);
-		if (r < 0)
-			return r;
-	}
-	if (flags & NVMM_X64_STATE_MSRS) {
-		r = msrs_io(v, KVM_SET_MSRS, v->comm->state.msrs);
-		if (r < 0)
-			return r;
-	}
-	if ((flags & NVMM_X64_STATE_DRS) && !known(k, NVMM_X64_STATE_DRS,
-	    k->known_drs, st->drs, sizeof(st->drs))) {
-		struct kvm_debugregs dr;
-
-		memset(&dr, 0, sizeof(dr));
-		memcpy(dr.db, &st->drs[NVMM_X64_DR_DR0], sizeof(dr.db));
-		dr.dr6 = st->drs[NVMM_X64_DR_DR6];
-		dr.dr7 = st->drs[NVMM_X64_DR_DR7];
-		r = kvm_ioctl(k->fd, KVM_SET_DEBUGREGS, &dr);
-		if (r < 0)
-			return r;
-		remember(k, NVMM_X64_STATE_DRS, k->known_drs, st->drs,
-		    sizeof(st->drs));
-	}
-	if (flags & NVMM_X64_STATE_FPU) {
-		r = fpu_set(v, &st->fpu);
-		if (r < 0)
-			return r;
-	}
-	return nvmm_cache_off ? flush_sync(v) : 0;
 }
 
 /* ---- Events -------------------------------------------------------------- */
@@ -741,7 +258,7 @@ kvm_vcpu_inject(struct vcpu *v)
 	struct kvm_vcpu_events *e = &run->s.regs.events;
 	int r;
 
-	r = settle_for_write(v, false);
+	r = kvm_settle_for_write(v, false);
 	if (r < 0)
 		return r;
 	if (nvmm_cache_off) {
@@ -775,7 +292,7 @@ kvm_vcpu_inject(struct vcpu *v)
 	}
 	run->kvm_dirty_regs |= KVM_SYNC_X86_EVENTS;
 	if (r == 0 && nvmm_cache_off)
-		r = flush_sync(v);
+		r = kvm_flush_sync(v);
 	return r;
 }
 
@@ -818,44 +335,6 @@ fill_exitstate(struct vcpu *v, struct nvmm_vcpu_exit *exit)
 }
 
 /*
- * What NVMM caches on I/O, MMIO and MSR exits: the GPRs, translated now
- * since every handler reads them. SEGS, CRS and INTR stay readable without
- * a syscall and are translated when asked.
- */
-static void
-provide(struct vcpu *v)
-{
-	struct nvmm_comm_page *comm = v->comm;
-	struct kvm_sync_regs *s = &v->kvm.run->s.regs;
-
-	gprs_from_kvm(comm->state.gprs, &s->regs);
-	comm->state_cached |= NVMM_X64_STATE_GPRS;
-}
-
-void
-kvm_vcpu_code(struct vcpu *v)
-{
-	struct nvmm_comm_page *comm = v->comm;
-
-	if (!(comm->state_cached & NVMM_X64_STATE_SEGS))
-		seg_from_kvm(&comm->state.segs[NVMM_X64_SEG_CS],
-		    &v->kvm.run->s.regs.sregs.cs);
-	kvm_vcpu_paging(v);
-}
-
-void
-kvm_vcpu_paging(struct vcpu *v)
-{
-	struct nvmm_comm_page *comm = v->comm;
-	const struct kvm_sregs *sr = &v->kvm.run->s.regs.sregs;
-
-	if (!(comm->state_cached & NVMM_X64_STATE_CRS))
-		crs_from_kvm(comm->state.crs, sr);
-	if (!(comm->state_cached & NVMM_X64_STATE_MSRS))
-		comm->state.msrs[NVMM_X64_MSR_EFER] = sr->efer;
-}
-
-/*
  * An IN always waits for its data. An OUT was already executed by KVM's
  * emulator (string forms, and all forms on some hosts), then RIP is past it.
  */
@@ -866,7 +345,7 @@ exit_io(struct vcpu *v, struct nvmm_vcpu_exit *exit)
 	const struct kvm_run *run = k->run;
 
 	exit->reason = NVMM_VCPU_EXIT_IO;
-	provide(v);
+	kvm_provide(v);
 	exit->u.io.in = run->io.direction == KVM_EXIT_IO_IN;
 	exit->u.io.port = run->io.port;
 	exit->u.io.operand_size = run->io.size;
@@ -884,7 +363,7 @@ exit_mmio(struct vcpu *v, struct nvmm_vcpu_exit *exit)
 	k->executed = run->mmio.is_write && kvm_mmio_write_executed;
 	k->pending = k->executed ? KVM_PENDING_NONE : KVM_PENDING_MMIO;
 	exit->reason = NVMM_VCPU_EXIT_MEMORY;
-	provide(v);
+	kvm_provide(v);
 	exit->u.mem.prot = run->mmio.is_write ? PROT_WRITE : PROT_READ;
 	exit->u.mem.gpa = run->mmio.phys_addr;
 	exit->u.mem.inst_len = 0;
@@ -898,7 +377,7 @@ exit_msr(struct vcpu *v, struct nvmm_vcpu_exit *exit)
 	const struct kvm_run *run = v->kvm.run;
 	uint64_t npc = run->s.regs.regs.rip + 2;
 
-	provide(v);
+	kvm_provide(v);
 	v->kvm.pending = KVM_PENDING_MSR;
 	v->kvm.executed = false;
 	if (run->exit_reason == KVM_EXIT_X86_RDMSR) {
@@ -1078,7 +557,7 @@ stopped(struct vcpu *v, struct nvmm_vcpu_exit *exit)
 
 	/* State committed before a stop still reaches KVM, as on NetBSD. */
 	if (run->kvm_dirty_regs != 0 || k->pending != KVM_PENDING_NONE) {
-		r = settle_for_write(v, true);
+		r = kvm_settle_for_write(v, true);
 		if (r == 0 && run->kvm_dirty_regs != 0) {
 			run->immediate_exit = 1;
 			r = kvm_ioctl(k->fd, KVM_RUN, NULL);
