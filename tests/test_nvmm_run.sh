@@ -119,6 +119,22 @@ else
 	s=$((s + 1))
 fi
 
+# On a terminal (a pty from script(1)): raw mode, Enter is CR, Ctrl-A x quits.
+if command -v script >/dev/null; then
+	{ sleep 3; printf 'help\r'; sleep 1; printf '\001x'; } |
+	    timeout 30 script -qefc "$run --cpus 1" /dev/null >"$out" 2>&1
+	status=$?
+	tr -d '\r' <"$out" >"$out.bad" && mv "$out.bad" "$out"
+	if [ "$status" = 0 ] && has terminal "commands: help poweroff reboot triple" &&
+	    has terminal "nvmm-run: quit"; then
+		ok terminal_raw_mode_and_ctrl_a_x
+	else
+		fail terminal_raw_mode_and_ctrl_a_x "exit $status: $(tail -n 3 "$out")"
+	fi
+else
+	fail terminal_raw_mode_and_ctrl_a_x "script(1) is missing"
+fi
+
 if "$run" --help | grep -q "^usage: nvmm-run"; then
 	ok help
 else
