@@ -119,6 +119,30 @@ else
 	s=$((s + 1))
 fi
 
+# Idle at its prompt, the guest halts and nvmm-run sleeps: CPU time stands still.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null; }
+fifo=$(mktemp -u)
+mkfifo "$fifo"
+"$run" --cpus 2 <"$fifo" >"$out" 2>"$err" &
+vmpid=$!
+exec 9>"$fifo"
+sleep 3
+t0=$(cpu_ticks "$vmpid")
+sleep 2
+t1=$(cpu_ticks "$vmpid")
+printf 'poweroff\n' >&9
+exec 9>&-
+wait "$vmpid"
+status=$?
+rm -f "$fifo"
+hz=$(getconf CLK_TCK)
+if [ -n "$t0" ] && [ -n "$t1" ] && [ "$status" = 0 ] &&
+    [ $(( (t1 - t0) * 100 / hz )) -le 10 ]; then
+	ok idle_guest_costs_no_cpu
+else
+	fail idle_guest_costs_no_cpu "$(( t1 - t0 )) ticks of $hz/s in 2 s idle, exit $status"
+fi
+
 # On a terminal (a pty from script(1)): raw mode, Enter is CR, Ctrl-A x quits.
 if command -v script >/dev/null; then
 	{ sleep 3; printf 'help\r'; sleep 1; printf '\001x'; } |
