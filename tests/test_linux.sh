@@ -6,17 +6,15 @@
 b=${B:-build}
 run=$b/nvmm-run
 cache=${LINUX_CACHE:-$HOME/.cache/nvmm-run/linux}
-p=0 f=0
+. tests/t.sh
 out=$(mktemp)
 trap 'rm -f "$out"; [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null' EXIT
 
-ok() { echo "ok   $1"; p=$((p + 1)); }
-fail() { echo "FAIL $1: $2"; f=$((f + 1)); }
 
 if ! sh vmm/linux.sh "$cache" >/dev/null; then
-	echo "FAIL linux_fetch: could not get Debian's kernel"
-	echo "0 passed, 1 failed, 0 skipped"
-	exit 1
+	t_fail linux_fetch "could not get Debian's kernel"
+	t_done
+	exit
 fi
 kernel=vmlinuz
 [ -e /sys/module/kvm_pvm ] && kernel=vmlinux
@@ -38,14 +36,14 @@ echo "   (kernel $kernel, $i s to the e820 map)"
 tr -d '\r' <"$out" | sed 's/^\[ *[0-9.]*\] //' >"$out.txt" && mv "$out.txt" "$out"
 
 if grep -q "^Linux version 6\.[0-9]*\.[0-9]*-[0-9]*-amd64 (debian-kernel@lists.debian.org)" "$out"; then
-	ok linux_version_line
+	t_ok linux_version_line
 else
-	fail linux_version_line "$(head -c 300 "$out")"
+	t_fail linux_version_line "$(head -c 300 "$out")"
 fi
 if grep -qxF "Command line: $append" "$out"; then
-	ok linux_command_line
+	t_ok linux_command_line
 else
-	fail linux_command_line "not printed"
+	t_fail linux_command_line "not printed"
 fi
 # The map for 512 MiB, as vmm/boot/ram.c lays it out.
 want="BIOS-e820: [mem 0x0000000000000000-0x000000000009fbff] usable
@@ -57,9 +55,8 @@ BIOS-e820: [mem 0x00000000fec00000-0x00000000fec00fff] reserved
 $last"
 got=$(grep "^BIOS-e820: " "$out")
 if [ "$got" = "$want" ]; then
-	ok linux_e820_map
+	t_ok linux_e820_map
 else
-	fail linux_e820_map "$(echo "$got" | tr '\n' '|')"
+	t_fail linux_e820_map "$(echo "$got" | tr '\n' '|')"
 fi
-echo "$p passed, $f failed, 0 skipped"
-[ "$f" -eq 0 ]
+t_done

@@ -5,12 +5,10 @@
 # messages, and a guest the host's KVM can't run. Every run has a timeout.
 b=${B:-build}
 run=$b/nvmm-run
-p=0 f=0 s=0
+. tests/t.sh
 out=$(mktemp) err=$(mktemp)
 trap 'rm -f "$out" "$err" "$out.bad"' EXIT
 
-ok() { echo "ok   $1"; p=$((p + 1)); }
-fail() { echo "FAIL $1: $2"; f=$((f + 1)); }
 
 # vm NAME INPUT ARGS...: runs nvmm-run with INPUT on stdin, 30 s at most.
 vm() {
@@ -22,7 +20,7 @@ vm() {
 }
 
 # has NAME LINE: the guest printed exactly this line.
-has() { grep -qxF -- "$2" "$out" || { fail "$1" "no line '$2'"; return 1; }; }
+has() { grep -qxF -- "$2" "$out" || { t_fail "$1" "no line '$2'"; return 1; }; }
 
 # The lines of the guest's contract, in order, with CPUS CPUs.
 banner() {
@@ -37,14 +35,14 @@ smp: $cpus cpus up
 ipi: ok"
 	got=$(grep -v '^rtc: ' "$out" | head -n 8)
 	if [ "$got" != "$expected" ]; then
-		fail "$name" "banner differs: $(echo "$got" | tr '\n' '|')"
+		t_fail "$name" "banner differs: $(echo "$got" | tr '\n' '|')"
 		return 1
 	fi
 	# The RTC says the host's time (UTC), to the minute or so.
 	rtc=$(sed -n 's/^rtc: //p' "$out")
-	guest=$(date -u -d "$rtc" +%s 2>/dev/null) || { fail "$name" "rtc line '$rtc'"; return 1; }
+	guest=$(date -u -d "$rtc" +%s 2>/dev/null) || { t_fail "$name" "rtc line '$rtc'"; return 1; }
 	d=$(( $(date -u +%s) - guest ))
-	[ "${d#-}" -le 120 ] || { fail "$name" "rtc $rtc is ${d}s off"; return 1; }
+	[ "${d#-}" -le 120 ] || { t_fail "$name" "rtc $rtc is ${d}s off"; return 1; }
 	return 0
 }
 
@@ -52,27 +50,27 @@ for cpus in 1 2; do
 	vm builtin "hello\\npoweroff\\n" --cpus "$cpus"
 	name="builtin_guest_${cpus}_cpus"
 	if [ "$status" != 0 ]; then
-		fail "$name" "exit $status: $(cat "$err")"
+		t_fail "$name" "exit $status: $(cat "$err")"
 	elif banner "$name" "$cpus" && has "$name" "> hello" &&
 	    has "$name" "unknown command: hello" && has "$name" "> poweroff" &&
 	    has "$name" "bye" && grep -q "guest powered off" "$err"; then
-		ok "$name"
+		t_ok "$name"
 	fi
 done
 
 vm reboot "reboot\\n" --cpus 1
 if [ "$status" = 0 ] && has reboot "rebooting" && grep -q "guest reset" "$err"; then
-	ok reboot_ends_with_status_0
+	t_ok reboot_ends_with_status_0
 else
-	fail reboot_ends_with_status_0 "exit $status"
+	t_fail reboot_ends_with_status_0 "exit $status"
 fi
 
 vm triple "triple\\n" --cpus 1
 if [ "$status" = 2 ] && has triple "triple fault" &&
     grep -q "^nvmm-run: cpu 0: triple fault at rip 0x" "$err"; then
-	ok triple_fault_is_an_error
+	t_ok triple_fault_is_an_error
 else
-	fail triple_fault_is_an_error "exit $status: $(cat "$err")"
+	t_fail triple_fault_is_an_error "exit $status: $(cat "$err")"
 fi
 
 # Errors: one line, non-zero, before any guest runs.
@@ -83,9 +81,9 @@ check_error() {
 	status=$?
 	if [ "$status" = 1 ] && [ "$(wc -l <"$err")" = 1 ] &&
 	    grep -qxF -- "$want" "$err"; then
-		ok "$name"
+		t_ok "$name"
 	else
-		fail "$name" "exit $status, stderr: $(cat "$err")"
+		t_fail "$name" "exit $status, stderr: $(cat "$err")"
 	fi
 }
 
@@ -110,13 +108,12 @@ if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ] &&
 	status=$?
 	if [ "$status" = 1 ] && [ "$(wc -l <"$err")" = 1 ] &&
 	    grep -qxF "nvmm-run: cannot use /dev/kvm: Permission denied" "$err"; then
-		ok no_kvm_access
+		t_ok no_kvm_access
 	else
-		fail no_kvm_access "exit $status: $(cat "$err")"
+		t_fail no_kvm_access "exit $status: $(cat "$err")"
 	fi
 else
-	echo "skip no_kvm_access: needs root, setpriv and a 0600 /dev/kvm"
-	s=$((s + 1))
+	t_skip no_kvm_access "needs root, setpriv and a 0600 /dev/kvm"
 fi
 
 # Idle at its prompt, the guest halts and nvmm-run sleeps: CPU time stands still.
@@ -138,9 +135,9 @@ rm -f "$fifo"
 hz=$(getconf CLK_TCK)
 if [ -n "$t0" ] && [ -n "$t1" ] && [ "$status" = 0 ] &&
     [ $(( (t1 - t0) * 100 / hz )) -le 10 ]; then
-	ok idle_guest_costs_no_cpu
+	t_ok idle_guest_costs_no_cpu
 else
-	fail idle_guest_costs_no_cpu "$(( t1 - t0 )) ticks of $hz/s in 2 s idle, exit $status"
+	t_fail idle_guest_costs_no_cpu "$(( t1 - t0 )) ticks of $hz/s in 2 s idle, exit $status"
 fi
 
 # On a terminal (a pty from script(1)): raw mode, Enter is CR, Ctrl-A x quits.
@@ -151,33 +148,32 @@ if command -v script >/dev/null; then
 	tr -d '\r' <"$out" >"$out.bad" && mv "$out.bad" "$out"
 	if [ "$status" = 0 ] && has terminal "commands: help poweroff reboot triple" &&
 	    has terminal "nvmm-run: quit"; then
-		ok terminal_raw_mode_and_ctrl_a_x
+		t_ok terminal_raw_mode_and_ctrl_a_x
 	else
-		fail terminal_raw_mode_and_ctrl_a_x "exit $status: $(tail -n 3 "$out")"
+		t_fail terminal_raw_mode_and_ctrl_a_x "exit $status: $(tail -n 3 "$out")"
 	fi
 else
-	fail terminal_raw_mode_and_ctrl_a_x "script(1) is missing"
+	t_fail terminal_raw_mode_and_ctrl_a_x "script(1) is missing"
 fi
 
 if "$run" --help | grep -q "^usage: nvmm-run"; then
-	ok help
+	t_ok help
 else
-	fail help "no usage"
+	t_fail help "no usage"
 fi
 
 # An instruction KVM's emulator lacks: a clear message where it emulates.
 vm badinsn "" --kernel "$b/tests/guest_badinsn.elf" --cpus 1
 if [ -e /sys/module/kvm_pvm ]; then
 	if [ "$status" = 2 ] && grep -q "^nvmm-run: cpu 0: the host's KVM cannot emulate the instruction at rip 0x10100b (bytes: 66 0f 38 00 c1 .*), an SSSE3/SSE4 instruction; " "$err"; then
-		ok emulation_failure_is_explained
+		t_ok emulation_failure_is_explained
 	else
-		fail emulation_failure_is_explained "exit $status: $(cat "$err")"
+		t_fail emulation_failure_is_explained "exit $status: $(cat "$err")"
 	fi
 elif [ "$status" = 0 ] && has badinsn "ok"; then
-	ok emulation_failure_is_explained
+	t_ok emulation_failure_is_explained
 else
-	fail emulation_failure_is_explained "exit $status: $(cat "$err")"
+	t_fail emulation_failure_is_explained "exit $status: $(cat "$err")"
 fi
 
-echo "$p passed, $f failed, $s skipped"
-[ "$f" -eq 0 ]
+t_done
