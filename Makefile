@@ -44,9 +44,11 @@ endif
 T_CHECK   := $(B)/tests/t_check.o
 T_HARNESS := $(B)/tests/t.o $(T_CHECK)
 
-# Filled in by the modules.
-PROGRAMS :=
-TESTS    :=
+# Filled in by the modules. KVM_TESTS need KVM: they run through
+# tools/with-kvm, in an emulated AMD-V host where /dev/kvm is missing.
+PROGRAMS  :=
+TESTS     :=
+KVM_TESTS :=
 CLEAN    :=
 
 all:
@@ -74,8 +76,8 @@ $(B)/%.o: %.S
 check: check-fast
 	$(Q)$(MAKE) --no-print-directory SAN=1 check-fast
 
-check-fast: all $(TESTS)
-	$(Q)sh tests/run.sh $(B) $(TESTS)
+check-fast: all $(TESTS) $(KVM_TESTS)
+	$(Q)sh tests/run.sh $(B) $(TESTS) --kvm $(KVM_TESTS)
 
 clean:
 	rm -rf build

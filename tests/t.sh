@@ -19,4 +19,7 @@ t_done() {
 	[ "$t_failed" -eq 0 ]
 }
 
-t_have_kvm() { [ -r /dev/kvm ] && [ -w /dev/kvm ]; }
+# t_no_dev COMMAND...: runs COMMAND where /dev is an empty folder (in a
+# mount namespace of its own: needs root), as on a host with no hypervisor.
+t_no_dev() { unshare -m sh -c 'mount -t tmpfs none /dev && exec "$@"' sh "$@"; }
+t_can_hide_dev() { [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; }

@@ -38,13 +38,15 @@ t_skip(const char *fmt, ...)
 	_exit(T_EXIT_SKIP);
 }
 
+/* The KVM tests run through tools/with-kvm: no KVM there is a failure. */
 void
 t_require_kvm(void)
 {
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 
 	if (fd < 0)
-		t_skip("/dev/kvm: %s", strerror(errno));
+		t_fail(__FILE__, __LINE__, "/dev/kvm: %s (run KVM tests through tools/with-kvm)",
+		    strerror(errno));
 	close(fd);
 }
 

@@ -5,7 +5,7 @@
 # goes no further than early setup; see the run's last line.)
 b=${B:-build}
 run=$b/nvmm-run
-cache=${LINUX_CACHE:-$HOME/.cache/nvmm-run/linux}
+cache=${LINUX_CACHE:-${LIBNVMM_CACHE:-$HOME/.cache/libnvmm}/linux}
 . tests/t.sh
 out=$(mktemp)
 trap 'rm -f "$out"; [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null' EXIT

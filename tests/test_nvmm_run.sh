@@ -100,6 +100,19 @@ check_error memory_too_small \
 check_error bad_cpu_count "nvmm-run: bad CPU count '0': from 1 to 64" --cpus 0
 check_error initrd_without_kernel \
     "nvmm-run: --initrd and --append need --kernel" --initrd /etc/hostname
+# With no hypervisor at all, nvmm_init's ENXIO, told as such.
+if t_can_hide_dev; then
+	t_no_dev timeout 10 "$run" --cpus 1 </dev/null >"$out" 2>"$err"
+	status=$?
+	if [ "$status" = 1 ] && [ ! -s "$out" ] && [ "$(wc -l <"$err")" = 1 ] &&
+	    grep -qxF "nvmm-run: no hypervisor here (no /dev/kvm, or KVM lacks what libnvmm needs): run it through tools/with-kvm" "$err"; then
+		t_ok no_hypervisor
+	else
+		t_fail no_hypervisor "exit $status: $(cat "$err")"
+	fi
+else
+	t_skip no_hypervisor "needs root and unshare to hide /dev"
+fi
 # Without access to /dev/kvm (run as nobody; /dev/kvm is root's 0600 here).
 if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ] &&
     [ "$(stat -c %a /dev/kvm)" = 600 ]; then
@@ -107,7 +120,7 @@ if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ] &&
 	    "$run" --cpus 1 </dev/null >"$out" 2>"$err"
 	status=$?
 	if [ "$status" = 1 ] && [ "$(wc -l <"$err")" = 1 ] &&
-	    grep -qxF "nvmm-run: cannot use /dev/kvm: Permission denied" "$err"; then
+	    grep -qxF "nvmm-run: cannot use /dev/kvm: Permission denied (run it through tools/with-kvm, or give this user access)" "$err"; then
 		t_ok no_kvm_access
 	else
 		t_fail no_kvm_access "exit $status: $(cat "$err")"

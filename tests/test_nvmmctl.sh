@@ -23,10 +23,20 @@ t_check usage_no_command usage_case
 t_check usage_unknown_command usage_case frobnicate
 t_check usage_extra_argument usage_case identify now
 
-if ! t_have_kvm; then
-	for t in identify list list_non_root; do t_skip $t "no /dev/kvm"; done
-	t_done
-	exit
+# No hypervisor at all: the cause in one line, status 1.
+no_hypervisor() {
+	t_no_dev "$ctl" "$1" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	[ "$rc" -eq 1 ] && [ ! -s "$tmp/out" ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
+	    grep -qxF "nvmmctl: no hypervisor here (no /dev/kvm, or KVM lacks what libnvmm needs): run it through tools/with-kvm" "$tmp/err" ||
+	    { echo "  exit $rc: $(cat "$tmp/err")"; false; }
+}
+if t_can_hide_dev; then
+	t_check identify_no_hypervisor no_hypervisor identify
+	t_check list_no_hypervisor no_hypervisor list
+else
+	t_skip identify_no_hypervisor "needs root and unshare to hide /dev"
+	t_skip list_no_hypervisor "needs root and unshare to hide /dev"
 fi
 
 # A command's run left nothing on stderr and exited 0.

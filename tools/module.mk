@@ -20,11 +20,11 @@ $(B)/tests/vmhold: $(B)/tests/vmhold.o $(LIBNVMM_A)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ -lpthread
 
-TESTS += tests/test_nvmmctl.sh tests/test_examples.sh
+KVM_TESTS += tests/test_nvmmctl.sh tests/test_examples.sh
 check-fast: $(B)/tests/vmhold
 
 # The installed library is the plain build: an ASan-built one would not
 # load into the uninstrumented program the test builds against it.
 ifneq ($(SAN),1)
-TESTS += tests/test_install.sh
+KVM_TESTS += tests/test_install.sh
 endif

@@ -7,6 +7,7 @@
 #include <cpuid.h>
 #include <dirent.h>
 #include <err.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -243,6 +244,16 @@ probe_out(bool *executed)
 	return failed;
 }
 
+/* nvmm_init failed: why, and where to go from there. */
+static void __attribute__((noreturn))
+no_nvmm(void)
+{
+	if (errno == ENXIO)
+		errx(1, "no hypervisor here (no /dev/kvm, or KVM lacks what "
+		    "libnvmm needs): run it through tools/with-kvm");
+	err(1, "cannot use /dev/kvm (run it through tools/with-kvm, or as root)");
+}
+
 static int
 identify(void)
 {
@@ -255,7 +266,7 @@ identify(void)
 	int kvm, api;
 
 	if (nvmm_init() == -1)
-		err(1, "cannot use NVMM (/dev/kvm)");
+		no_nvmm();
 	if (nvmm_capability(&cap) == -1)
 		err(1, "nvmm_capability");
 	md = &cap.arch;
@@ -375,7 +386,7 @@ list(void)
 
 	/* Root sees every machine; others see their own user's. */
 	if ((geteuid() == 0 ? nvmm_root_init() : nvmm_init()) == -1)
-		err(1, "cannot use NVMM (/dev/kvm)");
+		no_nvmm();
 	if (nvmm_capability(&cap) == -1)
 		err(1, "nvmm_capability");
 	owners = calloc(cap.max_machines, sizeof(*owners));

@@ -139,6 +139,18 @@ mem_cb(struct nvmm_mem *mem)
 
 /* ---- Creation ----------------------------------------------------------- */
 
+/* Why nvmm_init failed, and where to go from there. */
+static void
+no_nvmm(int e, char *err, size_t errlen)
+{
+	if (e == ENXIO)
+		snprintf(err, errlen, "no hypervisor here (no /dev/kvm, or KVM "
+		    "lacks what libnvmm needs): run it through tools/with-kvm");
+	else
+		snprintf(err, errlen, "cannot use /dev/kvm: %s (%s)", strerror(e),
+		    "run it through tools/with-kvm, or give this user access");
+}
+
 struct machine *
 machine_create(uint64_t mem, unsigned ncpus, char *err, size_t errlen)
 {
@@ -156,7 +168,7 @@ machine_create(uint64_t mem, unsigned ncpus, char *err, size_t errlen)
 	m->ncpus = ncpus;
 	pthread_cond_init(&m->wake, NULL);
 	if (nvmm_init() != 0) {
-		snprintf(err, errlen, "cannot use /dev/kvm: %s", strerror(errno));
+		no_nvmm(errno, err, errlen);
 		goto fail;
 	}
 	if (nvmm_machine_create(&m->mach) != 0) {

@@ -17,18 +17,25 @@ $(NVMM_RUN): $(VMM_SRCS:%.c=$(B)/%.o) $(GUEST_BLOB) $(BOOT_LIB) $(HW_LIB) \
 PROGRAMS += $(NVMM_RUN)
 
 # Linux from Debian's packages, cached outside the build tree.
-LINUX_CACHE ?= $(HOME)/.cache/nvmm-run/linux
+LIBNVMM_CACHE ?= $(HOME)/.cache/libnvmm
+LINUX_CACHE ?= $(LIBNVMM_CACHE)/linux
+export LINUX_CACHE
 # Where KVM emulates guest code (PVM), boot the ELF through PVH: the
 # bzImage's decompressor alone would take hours there.
 LINUX_KERNEL ?= $(if $(wildcard /sys/module/kvm_pvm),vmlinux,vmlinuz)
 LINUX_APPEND ?= console=ttyS0 earlyprintk=serial rdinit=/init
 
+# nvmm-run where KVM is: through tools/with-kvm, in an emulated AMD-V host
+# where /dev/kvm is missing. RUN_ARGS: more nvmm-run options.
+run: $(NVMM_RUN)
+	$(Q)tools/with-kvm $(NVMM_RUN) $(RUN_ARGS)
+
 linux-fetch:
 	$(Q)sh vmm/linux.sh $(LINUX_CACHE) >/dev/null
 
 run-linux: $(NVMM_RUN) linux-fetch
-	$(NVMM_RUN) --kernel $(LINUX_CACHE)/$(LINUX_KERNEL) \
+	$(Q)tools/with-kvm $(NVMM_RUN) --kernel $(LINUX_CACHE)/$(LINUX_KERNEL) \
 		--initrd $(LINUX_CACHE)/initramfs.cpio --append "$(LINUX_APPEND)" \
 		--mem 1G --cpus 2
 
-.PHONY: linux-fetch run-linux
+.PHONY: run linux-fetch run-linux

@@ -193,9 +193,11 @@ kvm_init(struct nvmm_capability *cap)
 	const struct kvm_cpuid_entry2 *xs;
 	int r, nvcpus;
 
+	/* NetBSD's errnos: ENXIO for no hypervisor, EACCES for no access. */
 	kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (kvm_fd < 0)
-		return -errno;
+		return errno == ENOENT || errno == ENODEV ? -ENXIO :
+		    errno == EPERM ? -EACCES : -errno;
 	r = -EPROGMISMATCH;
 	if (kvm_ioctl(kvm_fd, KVM_GET_API_VERSION, NULL) != KVM_API_VERSION)
 		goto fail;
