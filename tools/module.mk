@@ -23,6 +23,11 @@ $(B)/tests/vmhold: $(B)/tests/vmhold.o $(LIBNVMM_A)
 KVM_TESTS += tests/test_nvmmctl.sh tests/test_examples.sh
 check-fast: $(B)/tests/vmhold
 
+# tools/with-kvm itself, in the plain pass: it has no C code to sanitize.
+ifneq ($(SAN),1)
+TESTS += tests/test_with_kvm.sh
+endif
+
 # The installed library is the plain build: an ASan-built one would not
 # load into the uninstrumented program the test builds against it.
 ifneq ($(SAN),1)
