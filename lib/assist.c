@@ -27,17 +27,18 @@ struct assist {
 	uint32_t elem;
 };
 
-static uint8_t *
-guest_ram(void *opaque, uint64_t gpa, size_t *avail, int *prot)
+/*
+ * Every guest RAM access is a fresh lookup and copy (mem_copy): no lock is
+ * held between two accesses, so the VMM's callbacks in between may remap
+ * guest memory (nvmm_gpa_map/unmap, nvmm_hva_map/unmap), and the next
+ * access sees their map.
+ */
+static size_t
+guest_ram(void *opaque, uint64_t gpa, bool write, uint8_t *buf, size_t len)
 {
 	struct assist *a = opaque;
-	const struct area *ar = area_find(a->m, gpa);
 
-	if (ar == NULL)
-		return NULL;
-	*avail = ar->size - (gpa - ar->gpa);
-	*prot = ar->prot;
-	return (uint8_t *)ar->hva + (gpa - ar->gpa);
+	return mem_copy(a->m, gpa, write, buf, len);
 }
 
 /* Instruction fetch and page walks never reach a device. */
@@ -109,12 +110,8 @@ fetch(struct mach *m, const struct nvmm_x64_state *st,
 {
 	struct assist a = { .m = m };
 	const struct x86_guest g = { &a, guest_ram, no_mmio };
-	int n;
 
-	pthread_rwlock_rdlock(&m->lock);
-	n = x86_fetch_insn(&g, st, insn);
-	pthread_rwlock_unlock(&m->lock);
-	return n;
+	return x86_fetch_insn(&g, st, insn);
 }
 
 #define RFLAGS_RF	(1ULL << 16)
@@ -241,10 +238,8 @@ nvmm_assist_io(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu)
 	}
 	const struct x86_guest g = { &a, guest_ram, assist_mmio };
 
-	pthread_rwlock_rdlock(&a.m->lock);
 	r = x86_emulate_io(&g, &v->comm->state, &vcpu->exit->u.io, count,
 	    assist_io_cb, &a);
-	pthread_rwlock_unlock(&a.m->lock);
 	if (r < 0)
 		return nvmm_ret(r);
 	return nvmm_ret(assist_end(v, a.recs, a.untracked ? 0 : a.nrecs));
@@ -283,9 +278,7 @@ nvmm_assist_mem(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu)
 	memcpy(gprs, st->gprs, sizeof(gprs));
 	const struct x86_guest g = { &a, guest_ram, assist_mmio };
 
-	pthread_rwlock_rdlock(&a.m->lock);
 	r = x86_emulate_mem(&g, st, vcpu->exit->u.mem.gpa, insn, (size_t)n);
-	pthread_rwlock_unlock(&a.m->lock);
 	if (r < 0)
 		return nvmm_ret(r);
 
@@ -320,9 +313,7 @@ nvmm_gva_to_gpa(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu,
 	a.m = m;
 	const struct x86_guest g = { &a, guest_ram, no_mmio };
 
-	pthread_rwlock_rdlock(&m->lock);
 	r = x86_gva_to_gpa(&g, &v->comm->state, gva & ~NVMM_PAGE_MASK, &pa, &p);
-	pthread_rwlock_unlock(&m->lock);
 	if (r < 0)
 		return nvmm_ret(r);
 	*gpa = pa + (gva & NVMM_PAGE_MASK);

@@ -47,7 +47,7 @@ area_index(const struct mach *m, gpaddr_t gpa)
 }
 
 /* Most lookups hit the area the last one found: guest RAM is one or two. */
-const struct area *
+static const struct area *
 area_find(struct mach *m, gpaddr_t gpa)
 {
 	unsigned i = __atomic_load_n(&m->area_hint, __ATOMIC_RELAXED);
@@ -60,6 +60,36 @@ area_find(struct mach *m, gpaddr_t gpa)
 		__atomic_store_n(&m->area_hint, i, __ATOMIC_RELAXED);
 	}
 	return &m->areas[i];
+}
+
+/*
+ * The assists' only way into guest RAM: the area is looked up and the bytes
+ * copied under the read lock, so a map changed meanwhile (by the VMM's
+ * callbacks, which run with no lock held, or by another thread) is never
+ * reached through a host address found before the change.
+ */
+size_t
+mem_copy(struct mach *m, gpaddr_t gpa, bool write, void *buf, size_t len)
+{
+	const struct area *a;
+	size_t n = 0;
+
+	pthread_rwlock_rdlock(&m->lock);
+	a = area_find(m, gpa);
+	if (a != NULL &&
+	    (a->prot & (write ? NVMM_PROT_WRITE : NVMM_PROT_READ))) {
+		uint8_t *p = (uint8_t *)a->hva + (gpa - a->gpa);
+
+		n = a->size - (gpa - a->gpa);
+		if (n > len)
+			n = len;
+		if (write)
+			memcpy(p, buf, n);
+		else
+			memcpy(buf, p, n);
+	}
+	pthread_rwlock_unlock(&m->lock);
+	return n;
 }
 
 static int

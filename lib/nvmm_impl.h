@@ -46,7 +46,10 @@ struct mach {
 	time_t ctime;
 	struct kvm_mach kvm;
 
-	/* Guards the area and hmap tables against the assists' lookups. */
+	/*
+	 * Guards the area and hmap tables. Held only inside one API call,
+	 * never while a VMM callback runs: callbacks may change the map.
+	 */
 	pthread_rwlock_t lock;
 	struct hmap hmaps[NVMM_MAX_HMAPPINGS];
 	unsigned nhmaps;
@@ -107,8 +110,12 @@ void vcpu_free(struct vcpu *);
 bool assist_io_exit(struct vcpu *, struct nvmm_x86_exit_io *,
     bool out_emulated);
 
-/* mem.c */
-const struct area *area_find(struct mach *, gpaddr_t);
+/*
+ * mem.c. mem_copy: len bytes (fewer where the area ends) between buf and
+ * guest RAM at gpa, if mapped with the access's permission; returns the
+ * bytes copied, 0 if none.
+ */
+size_t mem_copy(struct mach *, gpaddr_t, bool write, void *buf, size_t len);
 void mem_destroy(struct mach *);
 uint64_t mem_hva_total(const struct mach *);
 

@@ -82,6 +82,12 @@ reset_state(struct nvmm_x64_state *st)
 	st->fpu.fx_tw = 0x55;
 	st->fpu.fx_zero = 0x55;
 	st->fpu.fx_mxcsr = 0x1F80;
+	/*
+	 * Not in NetBSD's table, whose zero mask clears MXCSR when committed:
+	 * the host's, as every later getstate shows, so that a getstate then
+	 * setstate leaves MXCSR as it was and the guest starts with 0x1F80.
+	 */
+	st->fpu.fx_mxcsr_mask = nvmm_cap.arch.mxcsr_mask;
 }
 
 void

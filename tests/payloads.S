@@ -149,6 +149,27 @@ PAYLOAD(p64_mmio_loop)
 	jmp	1b
 END(p64_mmio_loop)
 
+/* The guest's own FXSAVE64 to [RBX], OUT 0x4A. */
+PAYLOAD(p64_fxsave)
+	fxsave64 (%rbx)
+	out	%al, $0x4A
+	hlt
+END(p64_fxsave)
+
+/* CR4 into RBX, CR8 into RSI, XGETBV into EDX:EAX unless R8 is 0; OUT 0x4B. */
+PAYLOAD(p64_xgetbv)
+	mov	%cr4, %rbx
+	mov	%cr8, %rsi
+	xor	%eax, %eax
+	xor	%edx, %edx
+	test	%r8, %r8
+	jz	1f
+	xor	%ecx, %ecx
+	xgetbv
+1:	out	%al, $0x4B
+	hlt
+END(p64_xgetbv)
+
 /* String I/O and MMIO forms for tests/test_assist.c; each ends at OUT 0xF0. */
 PAYLOAD(p64_rep_outsb)
 	rep outsb (%rsi), (%dx)
@@ -190,6 +211,33 @@ PAYLOAD(p64_fs_addr32)
 	hlt
 END(p64_fs_addr32)
 
+/* REP MOVSB from (RSI) to (RDI); the handler at +0x20 counts in R12. */
+PAYLOAD(p64_rep_movsb_intr)
+	rep movsb (%rsi), (%rdi)
+	out	%al, $0xF0
+	hlt
+	.org	p64_rep_movsb_intr_start + 0x20, 0x90
+	inc	%r12
+	iretq
+END(p64_rep_movsb_intr)
+
+/*
+ * R10 rounds of: OUT 0x70, a load from MMIO at RBX, MOVSB from R8 (MMIO)
+ * to R9 (RAM), IN 0x71. Then OUT 0xF0.
+ */
+PAYLOAD(p64_remap_loop)
+1:	out	%al, $0x70
+	mov	(%rbx), %eax
+	mov	%r8, %rsi
+	mov	%r9, %rdi
+	movsb	(%rsi), (%rdi)
+	in	$0x71, %al
+	dec	%r10
+	jnz	1b
+	out	%al, $0xF0
+	hlt
+END(p64_remap_loop)
+
 /* Real mode: OUT 0x50 of AX, IN from 0x51 into AL, OUT again, HLT. */
 	.code16
 PAYLOAD(p16_io)
@@ -215,6 +263,18 @@ PAYLOAD(p16_mmio)
 	out	%al, $0xF0
 	hlt
 END(p16_mmio)
+
+/* STI; HLT; OUT 0x45 in a loop; the handler at +0x20 counts in BP, OUT 0x46. */
+PAYLOAD(p16_intr_count)
+1:	sti
+	hlt
+	out	%al, $0x45
+	jmp	1b
+	.org	p16_intr_count_start + 0x20, 0x90
+	inc	%bp
+	out	%al, $0x46
+	iret
+END(p16_intr_count)
 
 /* 32-bit protected mode: OUT 0x60 of EAX after adding 1, HLT. */
 	.code32

@@ -6,6 +6,7 @@
  * Real and 32-bit modes, and string I/O, with hand-computed values.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -611,4 +612,434 @@ TEST(mmio_prot32_mode)
 	T_EQ(dev[0x104], 5);
 	T_EQ(mlog[1].write, 0);
 	vm_destroy(&vm);
+}
+
+/* ---- Settling, and callbacks that change guest memory -------------------- */
+
+PAYLOAD_DECL(p64_rep_movsb_intr);
+PAYLOAD_DECL(p64_remap_loop);
+
+static void
+log_access(const struct nvmm_mem *m)
+{
+	if (nmlog < 64) {
+		mlog[nmlog].gpa = m->gpa;
+		mlog[nmlog].write = m->write;
+		mlog[nmlog].size = m->size;
+	}
+	nmlog++;
+}
+
+/*
+ * REP MOVSB of 300 bytes from MMIO to RAM: one exit per byte. After four
+ * assists in five, the VMM does something that makes the library finish
+ * the instruction in KVM before the guest runs again (an interrupt, a
+ * commit of SEGS or GPRS, a stop), and KVM's emulator goes on there with
+ * the next iterations, up to 299 of them. The runs must not fail (they did
+ * with EIO past 64), and those iterations must reach neither the device
+ * nor the guest: each byte is read from the device once, in order.
+ */
+TEST_TIMEOUT(mmio_rep_movs_settled_between_exits, 120)
+{
+	const unsigned n = 300;
+	struct nvmm_vcpu *vcpu;
+	struct nvmm_x64_state *st;
+	unsigned exits = 0, injected = 0;
+	struct vm vm;
+	uint8_t after;
+
+	setup(&vm);
+	vcpu = &vm.vcpu[0];
+	vm_load(&vm, PAYLOAD(p64_rep_movsb_intr));
+	vm_mode(&vm, 0, VM_LONG64);
+	vm_set_gate(&vm, 0x40, PAYLOAD_GPA + 0x20);
+	after = vm.ram[R(0x100) + n];
+	st = state(&vm);
+	st->gprs[RSI] = M(0);
+	st->gprs[RDI] = R(0x100);
+	st->gprs[RCX] = n;
+	st->gprs[NVMM_X64_GPR_R12] = 0;
+	st->gprs[NVMM_X64_GPR_RFLAGS] = 0x202;
+	commit(&vm);
+
+	for (;;) {
+		uint64_t reason;
+
+		T_OK(nvmm_vcpu_run(&vm.mach, vcpu));
+		reason = vcpu->exit->reason;
+		if (reason == NVMM_VCPU_EXIT_NONE ||
+		    reason == NVMM_VCPU_EXIT_STOPPED)
+			continue;
+		if (reason == NVMM_VCPU_EXIT_IO &&
+		    vcpu->exit->u.io.port == SENTINEL)
+			break;
+		T_EQ(reason, NVMM_VCPU_EXIT_MEMORY);
+		T_EQ(vcpu->exit->u.mem.gpa, M(exits));
+		T_OK(nvmm_assist_mem(&vm.mach, vcpu));
+		switch (exits++ % 5) {
+		case 0:
+			vcpu->event->type = NVMM_VCPU_EVENT_INTR;
+			vcpu->event->vector = 0x40;
+			T_OK(nvmm_vcpu_inject(&vm.mach, vcpu));
+			injected++;
+			break;
+		case 1:
+			T_OK(nvmm_vcpu_getstate(&vm.mach, vcpu,
+			    NVMM_X64_STATE_SEGS));
+			T_OK(nvmm_vcpu_setstate(&vm.mach, vcpu,
+			    NVMM_X64_STATE_SEGS));
+			break;
+		case 2:
+			T_OK(nvmm_vcpu_stop(vcpu));
+			break;
+		case 3:
+			T_OK(nvmm_vcpu_setstate(&vm.mach, vcpu,
+			    NVMM_X64_STATE_GPRS));
+			break;
+		}
+		T_ASSERT(exits <= n);
+	}
+	T_EQ(exits, n);
+	T_EQ(nmlog, n);
+	for (unsigned i = 0; i < 64; i++) {
+		T_EQ(mlog[i].gpa, M(i));
+		T_EQ(mlog[i].write, 0);
+		T_EQ(mlog[i].size, 1);
+	}
+	T_ASSERT(memcmp(vm.ram + R(0x100), dev, n) == 0);
+	T_EQ(vm.ram[R(0x100) + n], after);
+	st = state(&vm);
+	T_EQ(st->gprs[RCX], 0);
+	T_EQ(st->gprs[RSI], M(n));
+	T_EQ(st->gprs[RDI], R(0x100) + n);
+	T_EQ(st->gprs[NVMM_X64_GPR_R12], injected);
+	vm_destroy(&vm);
+}
+
+#define SRC_GPA		0x400000ULL	/* past the RAM of vm.c */
+
+/* A host page of 0xA5 bytes, guest RAM at gpa. */
+static uint8_t *
+ram_page(struct vm *vm, uint64_t gpa)
+{
+	uint8_t *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	T_ASSERT(p != MAP_FAILED);
+	memset(p, 0xA5, 4096);
+	T_OK(nvmm_hva_map(&vm->mach, (uintptr_t)p, 4096));
+	T_OK(nvmm_gpa_map(&vm->mach, (uintptr_t)p, gpa, 4096,
+	    PROT_READ | PROT_WRITE));
+	return p;
+}
+
+static uint8_t *src_page;
+static bool src_unmapped;
+
+/*
+ * A device at MMIO_GPA whose first write unmaps the guest RAM page at
+ * SRC_GPA; from then on that page is a device of its own, read as 0x77.
+ */
+static void
+unmap_src_cb(struct nvmm_mem *m)
+{
+	uintptr_t hva;
+	nvmm_prot_t prot;
+
+	log_access(m);
+	if (!m->write) {
+		T_ASSERT(src_unmapped && m->gpa - SRC_GPA < 4096);
+		memset(m->data, 0x77, m->size);
+		return;
+	}
+	T_ASSERT(m->gpa - MMIO_GPA < WIN);
+	memcpy(dev + (m->gpa - MMIO_GPA), m->data, m->size);
+	if (src_unmapped)
+		return;
+	T_OK(nvmm_gpa_to_hva(m->mach, SRC_GPA, &hva, &prot));
+	T_EQ(hva, (uintptr_t)src_page);
+	T_OK(nvmm_gpa_unmap(m->mach, (uintptr_t)src_page, SRC_GPA, 4096));
+	T_ERR(nvmm_gpa_to_hva(m->mach, SRC_GPA, &hva, &prot), ENOENT);
+	src_unmapped = true;
+}
+
+/*
+ * REP MOVSB from RAM to MMIO, whose device unmaps the RAM at its first
+ * write: no deadlock (the callback runs inside nvmm_assist_mem), and the
+ * later iterations read the source where it is now, a device, never the
+ * host page it was mapped from.
+ */
+TEST(callback_unmaps_movs_source)
+{
+	struct nvmm_assist_callbacks cbs = { io_cb, unmap_src_cb };
+	struct nvmm_x64_state *st;
+	struct vm vm;
+
+	setup(&vm);
+	T_OK(nvmm_vcpu_configure(&vm.mach, &vm.vcpu[0],
+	    NVMM_VCPU_CONF_CALLBACKS, &cbs));
+	src_page = ram_page(&vm, SRC_GPA);
+	src_unmapped = false;
+	vm_load(&vm, PAYLOAD(p64_rep_movsb_intr));
+	vm_mode(&vm, 0, VM_LONG64);
+	st = state(&vm);
+	st->gprs[RSI] = SRC_GPA;
+	st->gprs[RDI] = M(0x10);
+	st->gprs[RCX] = 4;
+	commit(&vm);
+	T_EQ(run_assisted(&vm), 4);
+	/* Written, then read from the unmapped source and written, 3 times. */
+	T_EQ(nmlog, 7);
+	T_EQ(mlog[0].gpa, M(0x10));
+	T_EQ(mlog[0].write, 1);
+	for (unsigned i = 1; i < 4; i++) {
+		T_EQ(mlog[2 * i - 1].gpa, SRC_GPA + i);
+		T_EQ(mlog[2 * i - 1].write, 0);
+		T_EQ(mlog[2 * i].gpa, M(0x10 + i));
+		T_EQ(mlog[2 * i].write, 1);
+	}
+	T_EQ(dev[0x10], 0xA5);
+	T_EQ(dev[0x11], 0x77);
+	T_EQ(dev[0x12], 0x77);
+	T_EQ(dev[0x13], 0x77);
+	st = state(&vm);
+	T_EQ(st->gprs[RSI], SRC_GPA + 4);
+	T_EQ(st->gprs[RDI], M(0x14));
+	T_EQ(st->gprs[RCX], 0);
+	vm_destroy(&vm);
+	munmap(src_page, 4096);
+}
+
+static uint8_t *dst_page;
+static bool dst_unmapped;
+
+/*
+ * A device at MMIO_GPA whose first read unmaps the guest RAM page at
+ * SRC_GPA; from then on writes there reach this callback.
+ */
+static void
+unmap_dst_cb(struct nvmm_mem *m)
+{
+	uintptr_t hva;
+	nvmm_prot_t prot;
+
+	log_access(m);
+	if (m->write) {
+		T_ASSERT(dst_unmapped && m->gpa - SRC_GPA < 4096);
+		T_EQ(m->size, 1);
+		T_EQ(m->data[0], dev[0x10 + (m->gpa - SRC_GPA)]);
+		return;
+	}
+	T_ASSERT(m->gpa - MMIO_GPA < WIN);
+	memcpy(m->data, dev + (m->gpa - MMIO_GPA), m->size);
+	if (dst_unmapped)
+		return;
+	T_OK(nvmm_gpa_unmap(m->mach, (uintptr_t)dst_page, SRC_GPA, 4096));
+	T_ERR(nvmm_gpa_to_hva(m->mach, SRC_GPA, &hva, &prot), ENOENT);
+	dst_unmapped = true;
+}
+
+/*
+ * REP MOVSB from MMIO to RAM, whose device unmaps that RAM at its first
+ * read, inside nvmm_assist_mem: the write that follows in the same
+ * instruction goes to the device, not to the host page the RAM was.
+ */
+TEST(callback_unmaps_movs_destination)
+{
+	struct nvmm_assist_callbacks cbs = { io_cb, unmap_dst_cb };
+	struct nvmm_x64_state *st;
+	struct vm vm;
+
+	setup(&vm);
+	T_OK(nvmm_vcpu_configure(&vm.mach, &vm.vcpu[0],
+	    NVMM_VCPU_CONF_CALLBACKS, &cbs));
+	dst_page = ram_page(&vm, SRC_GPA);
+	dst_unmapped = false;
+	vm_load(&vm, PAYLOAD(p64_rep_movsb_intr));
+	vm_mode(&vm, 0, VM_LONG64);
+	st = state(&vm);
+	st->gprs[RSI] = M(0x10);
+	st->gprs[RDI] = SRC_GPA;
+	st->gprs[RCX] = 4;
+	commit(&vm);
+	T_EQ(run_assisted(&vm), 4);
+	T_EQ(nmlog, 8);
+	for (unsigned i = 0; i < 4; i++) {
+		T_EQ(mlog[2 * i].gpa, M(0x10 + i));
+		T_EQ(mlog[2 * i].write, 0);
+		T_EQ(mlog[2 * i + 1].gpa, SRC_GPA + i);
+		T_EQ(mlog[2 * i + 1].write, 1);
+	}
+	for (unsigned i = 0; i < 4096; i++)
+		T_EQ(dst_page[i], 0xA5);
+	st = state(&vm);
+	T_EQ(st->gprs[RSI], M(0x14));
+	T_EQ(st->gprs[RDI], SRC_GPA + 4);
+	T_EQ(st->gprs[RCX], 0);
+	vm_destroy(&vm);
+	munmap(dst_page, 4096);
+}
+
+/*
+ * Several VCPU threads, each with a page of guest RAM that its callbacks
+ * move between two host pages at every I/O and MMIO access, with every
+ * memory call NVMM has (gpa and hva map and unmap, gpa_to_hva, gva_to_gpa),
+ * from inside nvmm_assist_io and nvmm_assist_mem. The guest's MOVSB reads a
+ * byte from MMIO, whose callback moves the page, into that page: the byte
+ * must land in the host page mapped now, and the one left must not change.
+ */
+#define NREMAP		3
+#define REMAP_ROUNDS	20
+
+static struct remapper {
+	struct vm *vm;
+	unsigned id;
+	uint64_t gpa;		/* its page of guest RAM */
+	uint64_t mmio;		/* its device */
+	uint8_t *page[2];	/* the host pages, page[cur] mapped */
+	int cur;
+	uint8_t last;		/* the byte the device gave MOVSB */
+	unsigned ios, mems, remaps;
+} remappers[NREMAP];
+
+static void
+remap(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu, struct remapper *s)
+{
+	uint8_t *old = s->page[s->cur], *new = s->page[!s->cur];
+	uintptr_t hva;
+	nvmm_prot_t prot;
+	gpaddr_t gpa;
+
+	T_OK(nvmm_gpa_unmap(mach, (uintptr_t)old, s->gpa, 4096));
+	T_ERR(nvmm_gpa_to_hva(mach, s->gpa, &hva, &prot), ENOENT);
+	T_OK(nvmm_hva_unmap(mach, (uintptr_t)old, 4096));
+	T_OK(nvmm_hva_map(mach, (uintptr_t)old, 4096));
+	old[0] = 0xEE;
+	T_OK(nvmm_gpa_map(mach, (uintptr_t)new, s->gpa, 4096,
+	    PROT_READ | PROT_WRITE));
+	T_OK(nvmm_gpa_to_hva(mach, s->gpa + 8, &hva, &prot));
+	T_EQ(hva, (uintptr_t)new + 8);
+	T_EQ(prot, NVMM_PROT_READ | NVMM_PROT_WRITE);
+	T_OK(nvmm_gva_to_gpa(mach, vcpu, s->gpa + 8, &gpa, &prot));
+	T_EQ(gpa, s->gpa + 8);
+	s->cur = !s->cur;
+	s->remaps++;
+}
+
+static void
+remap_io_cb(struct nvmm_io *io)
+{
+	struct remapper *s = &remappers[io->vcpu->cpuid];
+
+	if (io->in) {
+		T_EQ(io->port, 0x71);
+		/* The MOVSB before: into the page mapped after its read. */
+		T_EQ(s->page[s->cur][0], s->last);
+		T_EQ(s->page[!s->cur][0], 0xEE);
+		memset(io->data, 0, io->size);
+	} else {
+		T_EQ(io->port, 0x70);
+	}
+	remap(io->mach, io->vcpu, s);
+	s->ios++;
+}
+
+static void
+remap_mem_cb(struct nvmm_mem *m)
+{
+	struct remapper *s = &remappers[m->vcpu->cpuid];
+
+	T_ASSERT(!m->write);
+	remap(m->mach, m->vcpu, s);
+	if (m->gpa == s->mmio + 8) {
+		T_EQ(m->size, 1);
+		s->last = (uint8_t)(0x10 + s->mems);
+		m->data[0] = s->last;
+	} else {
+		T_EQ(m->gpa, s->mmio);
+		T_EQ(m->size, 4);
+		memset(m->data, 0x5A, m->size);
+	}
+	s->mems++;
+}
+
+static void *
+remap_run(void *arg)
+{
+	struct remapper *s = arg;
+	struct nvmm_vcpu *vcpu = &s->vm->vcpu[s->id];
+
+	for (;;) {
+		uint64_t reason = vm_run(s->vm, s->id);
+
+		if (reason == NVMM_VCPU_EXIT_IO &&
+		    vcpu->exit->u.io.port == SENTINEL)
+			return NULL;
+		if (reason == NVMM_VCPU_EXIT_IO)
+			T_OK(nvmm_assist_io(&s->vm->mach, vcpu));
+		else if (reason == NVMM_VCPU_EXIT_MEMORY)
+			T_OK(nvmm_assist_mem(&s->vm->mach, vcpu));
+		else
+			t_fail(__FILE__, __LINE__, "VCPU %u: exit 0x%llx",
+			    s->id, (unsigned long long)reason);
+	}
+}
+
+TEST_TIMEOUT(callbacks_remap_from_threads, 120)
+{
+	struct nvmm_assist_callbacks cbs = { remap_io_cb, remap_mem_cb };
+	pthread_t th[NREMAP];
+	struct vm vm;
+
+	vm_create(&vm);
+	vm_load(&vm, PAYLOAD(p64_remap_loop));
+	for (unsigned i = 0; i < NREMAP; i++) {
+		struct remapper *s = &remappers[i];
+		struct nvmm_x64_state *st;
+
+		if (i > 0)
+			vm_create_vcpu(&vm, i);
+		T_OK(nvmm_vcpu_configure(&vm.mach, &vm.vcpu[i],
+		    NVMM_VCPU_CONF_CALLBACKS, &cbs));
+		memset(s, 0, sizeof(*s));
+		s->vm = &vm;
+		s->id = i;
+		s->gpa = SRC_GPA + i * 4096;
+		s->mmio = M(0x100 * i);
+		for (int j = 0; j < 2; j++) {
+			s->page[j] = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			T_ASSERT(s->page[j] != MAP_FAILED);
+			memset(s->page[j], 0xEE, 4096);
+			T_OK(nvmm_hva_map(&vm.mach, (uintptr_t)s->page[j], 4096));
+		}
+		T_OK(nvmm_gpa_map(&vm.mach, (uintptr_t)s->page[0], s->gpa,
+		    4096, PROT_READ | PROT_WRITE));
+		vm_mode(&vm, i, VM_LONG64);
+		st = vm.vcpu[i].state;
+		st->gprs[NVMM_X64_GPR_RBX] = s->mmio;
+		st->gprs[NVMM_X64_GPR_R8] = s->mmio + 8;
+		st->gprs[NVMM_X64_GPR_R9] = s->gpa;
+		st->gprs[NVMM_X64_GPR_R10] = REMAP_ROUNDS;
+		T_OK(nvmm_vcpu_setstate(&vm.mach, &vm.vcpu[i],
+		    NVMM_X64_STATE_GPRS));
+	}
+	for (unsigned i = 0; i < NREMAP; i++)
+		T_EQ(pthread_create(&th[i], NULL, remap_run, &remappers[i]), 0);
+	for (unsigned i = 0; i < NREMAP; i++)
+		T_EQ(pthread_join(th[i], NULL), 0);
+	for (unsigned i = 0; i < NREMAP; i++) {
+		struct remapper *s = &remappers[i];
+
+		T_EQ(s->ios, 2 * REMAP_ROUNDS);
+		T_EQ(s->mems, 2 * REMAP_ROUNDS);
+		T_EQ(s->remaps, 4 * REMAP_ROUNDS);
+		T_EQ(vm_gpr(&vm, i, NVMM_X64_GPR_R10), 0);
+		T_EQ(vm_gpr(&vm, i, NVMM_X64_GPR_RDI), s->gpa + 1);
+		T_EQ(vm_gpr(&vm, i, NVMM_X64_GPR_RSI), s->mmio + 9);
+	}
+	vm_destroy(&vm);
+	for (unsigned i = 0; i < NREMAP; i++)
+		for (int j = 0; j < 2; j++)
+			munmap(remappers[i].page[j], 4096);
 }

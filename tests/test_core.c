@@ -23,6 +23,8 @@ PAYLOAD_DECL(p64_idle);
 PAYLOAD_DECL(p64_cpuid);
 PAYLOAD_DECL(p64_triple);
 PAYLOAD_DECL(p64_tpr);
+PAYLOAD_DECL(p64_fxsave);
+PAYLOAD_DECL(p64_xgetbv);
 PAYLOAD_DECL(p16_io);
 PAYLOAD_DECL(p32_io);
 
@@ -344,6 +346,187 @@ TEST(fpu_round_trip)
 	for (int i = 0; i < 16; i++)
 		for (int j = 0; j < 16; j++)
 			T_EQ(st->fpu.fx_xmm[i].xmm_bytes[j], 0xA0 + i);
+	vm_destroy(&vm);
+}
+
+#define CR4_PAE		0x20
+#define CR4_PGE		0x80
+#define CR4_OSFXSR	0x200
+#define CR4_OSXMMEXCPT	0x400
+#define CR4_OSXSAVE	0x40000
+
+/* Distinct values in every field the guest's FXSAVE64 shows. */
+static void
+fpu_pattern(struct fxsave *fx)
+{
+	fx->fx_cw = 0x027F;
+	fx->fx_sw = 0x2A20;
+	fx->fx_tw = 0xA5;
+	fx->fx_mxcsr = 0x3F80;
+	for (int i = 0; i < 8; i++) {
+		fx->fx_87_ac[i].r.f87_mantissa = 0x8000000000000000ULL |
+		    0x0102030405060708ULL * (uint64_t)(i + 1);
+		fx->fx_87_ac[i].r.f87_exp_sign = (i & 1 ? 0x8000 : 0) |
+		    (0x3FF0 + i);
+	}
+	for (int i = 0; i < 16; i++)
+		for (int j = 0; j < 16; j++)
+			fx->fx_xmm[i].xmm_bytes[j] = (uint8_t)(i * 16 + j + 1);
+}
+
+static void
+fpu_check(const struct fxsave *fx, uint32_t mxcsr_mask)
+{
+	struct fxsave want;
+
+	memset(&want, 0, sizeof(want));
+	fpu_pattern(&want);
+	T_EQ(fx->fx_cw, want.fx_cw);
+	T_EQ(fx->fx_sw, want.fx_sw);
+	T_EQ(fx->fx_tw, want.fx_tw);
+	T_EQ(fx->fx_mxcsr, want.fx_mxcsr);
+	T_EQ(fx->fx_mxcsr_mask, mxcsr_mask);
+	for (int i = 0; i < 8; i++) {
+		T_EQ(fx->fx_87_ac[i].r.f87_mantissa,
+		    want.fx_87_ac[i].r.f87_mantissa);
+		T_EQ(fx->fx_87_ac[i].r.f87_exp_sign,
+		    want.fx_87_ac[i].r.f87_exp_sign);
+	}
+	for (int i = 0; i < 16; i++)
+		T_ASSERT(memcmp(fx->fx_xmm[i].xmm_bytes,
+		    want.fx_xmm[i].xmm_bytes, 16) == 0);
+}
+
+/* Runs p64_fxsave from its start: the guest's own image of its FPU. */
+static const struct fxsave *
+guest_fxsave(struct vm *vm)
+{
+	memset(vm->ram + SCRATCH_GPA, 0, 512);
+	vm_set_gpr(vm, 0, NVMM_X64_GPR_RIP, PAYLOAD_GPA);
+	vm_set_gpr(vm, 0, NVMM_X64_GPR_RBX, SCRATCH_GPA);
+	T_EQ(vm_run(vm, 0), NVMM_VCPU_EXIT_IO);
+	T_EQ(vm->vcpu[0].exit->u.io.port, 0x4A);
+	return (const struct fxsave *)(vm->ram + SCRATCH_GPA);
+}
+
+static void
+fxsave_setup(struct vm *vm)
+{
+	struct nvmm_x64_state *st = vm->vcpu[0].state;
+
+	vm_load(vm, PAYLOAD(p64_fxsave));
+	vm_mode(vm, 0, VM_LONG64);
+	st->crs[NVMM_X64_CR_CR4] = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+	T_OK(nvmm_vcpu_setstate(&vm->mach, &vm->vcpu[0], NVMM_X64_STATE_CRS));
+}
+
+/*
+ * A VMM's getstate, change, setstate of the FPU before the first run: the
+ * guest's FXSAVE64 shows every field, MXCSR included.
+ */
+TEST(fpu_reaches_guest)
+{
+	struct nvmm_capability cap;
+	struct nvmm_x64_state *st;
+	struct vm vm;
+
+	vm_create(&vm);
+	T_OK(nvmm_capability(&cap));
+	st = vm.vcpu[0].state;
+	fxsave_setup(&vm);
+	T_OK(nvmm_vcpu_getstate(&vm.mach, &vm.vcpu[0], NVMM_X64_STATE_FPU));
+	fpu_pattern(&st->fpu);
+	T_OK(nvmm_vcpu_setstate(&vm.mach, &vm.vcpu[0], NVMM_X64_STATE_FPU));
+	fpu_check(guest_fxsave(&vm), cap.arch.mxcsr_mask);
+	T_OK(nvmm_vcpu_getstate(&vm.mach, &vm.vcpu[0], NVMM_X64_STATE_FPU));
+	fpu_check(&st->fpu, cap.arch.mxcsr_mask);
+
+	/* After a run too; and as NetBSD, a zero mask drops MXCSR. */
+	st->fpu.fx_mxcsr = 0x1FA0;
+	T_OK(nvmm_vcpu_setstate(&vm.mach, &vm.vcpu[0], NVMM_X64_STATE_FPU));
+	T_EQ(guest_fxsave(&vm)->fx_mxcsr, 0x1FA0);
+	T_OK(nvmm_vcpu_getstate(&vm.mach, &vm.vcpu[0], NVMM_X64_STATE_FPU));
+	st->fpu.fx_mxcsr_mask = 0;
+	T_OK(nvmm_vcpu_setstate(&vm.mach, &vm.vcpu[0], NVMM_X64_STATE_FPU));
+	T_EQ(guest_fxsave(&vm)->fx_mxcsr, 0);
+	vm_destroy(&vm);
+}
+
+/* The reset FPU state getstate shows is the one the guest starts with. */
+TEST(fpu_reset_reaches_guest)
+{
+	struct nvmm_capability cap;
+	const struct fxsave *fx;
+	struct nvmm_x64_state *st;
+	struct vm vm;
+
+	vm_create(&vm);
+	T_OK(nvmm_capability(&cap));
+	st = vm.vcpu[0].state;
+	fxsave_setup(&vm);
+	fx = guest_fxsave(&vm);
+	T_EQ(fx->fx_cw, 0x40);
+	T_EQ(fx->fx_sw, 0);
+	T_EQ(fx->fx_tw, 0x55);
+	T_EQ(fx->fx_mxcsr, 0x1F80);
+	T_EQ(fx->fx_mxcsr_mask, cap.arch.mxcsr_mask);
+	T_OK(nvmm_vcpu_getstate(&vm.mach, &vm.vcpu[0], NVMM_X64_STATE_FPU));
+	T_EQ(st->fpu.fx_cw, 0x40);
+	T_EQ(st->fpu.fx_tw, 0x55);
+	T_EQ(st->fpu.fx_mxcsr, 0x1F80);
+	vm_destroy(&vm);
+}
+
+/*
+ * CR4 with OSXSAVE, XCR0 x87|SSE and CR8 at the first run; the guest reads
+ * them back, XGETBV included, where the host has XSAVE (xcr0_mask not 0).
+ */
+TEST(crs_xcr0_round_trip)
+{
+	struct nvmm_capability cap;
+	struct nvmm_x64_state *st;
+	uint64_t cr4 = CR4_PAE | CR4_PGE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+	bool xsave;
+	struct vm vm;
+
+	vm_create(&vm);
+	T_OK(nvmm_capability(&cap));
+	xsave = cap.arch.xcr0_mask != 0;
+	if (xsave) {
+		T_EQ(cap.arch.xcr0_mask, 0x3);
+		cr4 |= CR4_OSXSAVE;
+	}
+	st = vm.vcpu[0].state;
+	vm_load(&vm, PAYLOAD(p64_xgetbv));
+	vm_mode(&vm, 0, VM_LONG64);
+	st->crs[NVMM_X64_CR_CR4] = cr4;
+	st->crs[NVMM_X64_CR_XCR0] = 0x3;
+	st->crs[NVMM_X64_CR_CR8] = 5;
+	T_OK(nvmm_vcpu_setstate(&vm.mach, &vm.vcpu[0], NVMM_X64_STATE_CRS));
+	vm_set_gpr(&vm, 0, NVMM_X64_GPR_R8, xsave);
+	T_EQ(vm_run(&vm, 0), NVMM_VCPU_EXIT_IO);
+	T_EQ(vm.vcpu[0].exit->u.io.port, 0x4B);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RBX), cr4);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RSI), 5);
+	T_OK(nvmm_vcpu_getstate(&vm.mach, &vm.vcpu[0], NVMM_X64_STATE_CRS));
+	T_EQ(st->crs[NVMM_X64_CR_CR4], cr4);
+	T_EQ(st->crs[NVMM_X64_CR_CR8], 5);
+	/* As NetBSD: without XSAVE, XCR0 stays x87 whatever was set. */
+	T_EQ(st->crs[NVMM_X64_CR_XCR0], xsave ? 0x3 : 0x1);
+	if (xsave) {
+		T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RAX), 0x3);
+		T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RDX), 0);
+	}
+
+	/* Once the VCPU has run, a new XCR0 reaches the guest as well. */
+	st->crs[NVMM_X64_CR_XCR0] = 0x1;
+	T_OK(nvmm_vcpu_setstate(&vm.mach, &vm.vcpu[0], NVMM_X64_STATE_CRS));
+	vm_set_gpr(&vm, 0, NVMM_X64_GPR_RIP, PAYLOAD_GPA);
+	T_EQ(vm_run(&vm, 0), NVMM_VCPU_EXIT_IO);
+	T_EQ(vm.vcpu[0].exit->u.io.port, 0x4B);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RAX), xsave ? 0x1 : 0);
+	T_OK(nvmm_vcpu_getstate(&vm.mach, &vm.vcpu[0], NVMM_X64_STATE_CRS));
+	T_EQ(st->crs[NVMM_X64_CR_XCR0], 0x1);
 	vm_destroy(&vm);
 }
 
@@ -817,5 +1000,57 @@ TEST(tpr_changed_exit)
 	}
 	T_EQ(io, 2);
 	T_EQ(changed, 1);
+	vm_destroy(&vm);
+}
+
+PAYLOAD_DECL(p16_intr_count);
+
+/*
+ * An interrupt injected once in real mode, and taken: later commits of
+ * SEGS, CRS, MSRS (EFER is in KVM's sregs) or everything must not bring it
+ * back. KVM marks an interrupt still being injected at an exit in the sync
+ * sregs' interrupt_bitmap and never clears that copy, and loading sregs
+ * injects what is marked there: the BIOS timer's vector 8 came back into
+ * Linux as a double fault. The stop makes KVM return with the interrupt
+ * not yet delivered, as a signal to a VCPU thread does.
+ */
+TEST(no_reinjection_after_sregs_commit)
+{
+	static const uint64_t groups[] = {
+		NVMM_X64_STATE_SEGS, NVMM_X64_STATE_CRS, NVMM_X64_STATE_MSRS,
+		NVMM_X64_STATE_ALL,
+	};
+	struct nvmm_vcpu *vcpu;
+	struct vm vm;
+
+	vm_create(&vm);
+	vcpu = &vm.vcpu[0];
+	set_callbacks(&vm, 0);
+	vm_load(&vm, PAYLOAD(p16_intr_count));
+	vm_mode(&vm, 0, VM_REAL);
+	/* Real-mode vector 8: 0x1000:0x0020. */
+	memcpy(vm.ram + 8 * 4, "\x20\x00\x00\x10", 4);
+	T_EQ(vm_run(&vm, 0), NVMM_VCPU_EXIT_HALTED);
+
+	vcpu->event->type = NVMM_VCPU_EVENT_INTR;
+	vcpu->event->vector = 8;
+	T_OK(nvmm_vcpu_inject(&vm.mach, vcpu));
+	T_OK(nvmm_vcpu_stop(vcpu));
+	T_OK(nvmm_vcpu_run(&vm.mach, vcpu));
+	T_EQ(vcpu->exit->reason, NVMM_VCPU_EXIT_STOPPED);
+	T_EQ(vcpu->exit->exitstate.evt_pending, 1);
+	vm_expect_io(&vm, 0, 0x46);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RBP), 1);
+	vm_expect_io(&vm, 0, 0x45);
+	T_EQ(vm_run(&vm, 0), NVMM_VCPU_EXIT_HALTED);
+
+	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
+		T_OK(nvmm_vcpu_getstate(&vm.mach, vcpu, groups[i]));
+		T_OK(nvmm_vcpu_setstate(&vm.mach, vcpu, groups[i]));
+		/* On from the HLT to OUT 0x45, with no handler in between. */
+		vm_expect_io(&vm, 0, 0x45);
+		T_EQ(vm_run(&vm, 0), NVMM_VCPU_EXIT_HALTED);
+		T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RBP), 1);
+	}
 	vm_destroy(&vm);
 }

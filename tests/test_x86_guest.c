@@ -6,11 +6,8 @@
 #include <string.h>
 
 static uint8_t *
-fake_ram_cb(void *opaque, uint64_t gpa, size_t *avail, int *prot)
+fake_find(struct fake *f, uint64_t gpa, size_t *avail, int *prot)
 {
-	struct fake *f = opaque;
-
-	f->ram_calls++;
 	for (int i = 0; i < f->nram; i++) {
 		if (gpa - f->ram[i].gpa < f->ram[i].size) {
 			uint64_t off = gpa - f->ram[i].gpa;
@@ -21,6 +18,27 @@ fake_ram_cb(void *opaque, uint64_t gpa, size_t *avail, int *prot)
 		}
 	}
 	return NULL;
+}
+
+static size_t
+fake_ram_cb(void *opaque, uint64_t gpa, bool write, uint8_t *buf, size_t len)
+{
+	struct fake *f = opaque;
+	size_t avail;
+	int prot;
+	uint8_t *p = fake_find(f, gpa, &avail, &prot);
+
+	f->ram_calls++;
+	if (p == NULL ||
+	    !(prot & (write ? NVMM_PROT_WRITE : NVMM_PROT_READ)))
+		return 0;
+	if (len > avail)
+		len = avail;
+	if (write)
+		memcpy(p, buf, len);
+	else
+		memcpy(buf, p, len);
+	return len;
 }
 
 static void
@@ -85,7 +103,7 @@ fake_ram(struct fake *f, uint64_t gpa)
 {
 	size_t avail;
 	int prot;
-	uint8_t *p = fake_ram_cb(f, gpa, &avail, &prot);
+	uint8_t *p = fake_find(f, gpa, &avail, &prot);
 
 	if (p == NULL) {
 		fprintf(stderr, "fake_ram: 0x%llx is not RAM\n",

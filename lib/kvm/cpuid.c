@@ -177,3 +177,40 @@ kvm_cpuid_build(const struct vcpu *v)
 	user_masks(v, e);
 	return c;
 }
+
+/*
+ * Loads the table into KVM if it changed. KVM checks XCR0 and CR4.OSXSAVE
+ * against the guest's CPUID, so this comes before state is committed too.
+ */
+int
+kvm_cpuid_install(struct vcpu *v)
+{
+	struct kvm_cpuid2 *c;
+	int r;
+
+	if (!v->kvm.cpuid_dirty)
+		return 0;
+	c = kvm_cpuid_build(v);
+	if (c == NULL)
+		return -ENOMEM;
+	r = kvm_ioctl(v->kvm.fd, KVM_SET_CPUID2, c);
+	free(c);
+	if (r == 0)
+		v->kvm.cpuid_dirty = false;
+	return r;
+}
+
+/* KVM refuses a new CPUID table once the VCPU has run (Linux >= 5.16). */
+int
+kvm_vcpu_cpuid_changed(struct vcpu *v)
+{
+	int r;
+
+	v->kvm.cpuid_dirty = true;
+	if (!v->kvm.has_run)
+		return 0;
+	r = kvm_cpuid_install(v);
+	/* Refused: the next run keeps the table KVM has. */
+	v->kvm.cpuid_dirty = false;
+	return r < 0 ? -EBUSY : 0;
+}

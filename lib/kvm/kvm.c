@@ -21,6 +21,7 @@ uint32_t kvm_mxcsr_mask;
 
 bool kvm_out_emulated;
 bool kvm_mmio_write_executed;
+bool kvm_have_xsave;
 static bool have_user_msr;
 
 int
@@ -191,6 +192,7 @@ int
 kvm_init(struct nvmm_capability *cap)
 {
 	const struct kvm_cpuid_entry2 *xs;
+	bool have_xcrs;
 	int r, nvcpus;
 
 	/* NetBSD's errnos: ENXIO for no hypervisor, EACCES for no access. */
@@ -215,6 +217,14 @@ kvm_init(struct nvmm_capability *cap)
 	    (void *)(long)KVM_CAP_X86_USER_SPACE_MSR) > 0 &&
 	    kvm_ioctl(kvm_fd, KVM_CHECK_EXTENSION,
 	    (void *)(long)KVM_CAP_X86_MSR_FILTER) > 0;
+	/*
+	 * KVM_CAP_XCRS follows the host's XSAVE; KVM_CAP_XSAVE does not on
+	 * recent kernels, whose XSAVE ioctls then carry the FXSAVE image.
+	 */
+	have_xcrs = kvm_ioctl(kvm_fd, KVM_CHECK_EXTENSION,
+	    (void *)(long)KVM_CAP_XCRS) > 0;
+	kvm_have_xsave = kvm_ioctl(kvm_fd, KVM_CHECK_EXTENSION,
+	    (void *)(long)KVM_CAP_XSAVE) > 0;
 	kvm_run_size = kvm_ioctl(kvm_fd, KVM_GET_VCPU_MMAP_SIZE, NULL);
 	if (kvm_run_size <= 0)
 		goto fail;
@@ -240,8 +250,9 @@ kvm_init(struct nvmm_capability *cap)
 	cap->arch.mach_conf_support = 0;
 	cap->arch.vcpu_conf_support =
 	    NVMM_CAP_ARCH_VCPU_CONF_CPUID | NVMM_CAP_ARCH_VCPU_CONF_TPR;
+	/* As NetBSD: 0 where the host has no XSAVE, and XCR0 stays x87. */
 	xs = kvm_supported_leaf(0xD, 0);
-	cap->arch.xcr0_mask = KVM_XCR0_DEFAULT &
+	cap->arch.xcr0_mask = !have_xcrs ? 0 : KVM_XCR0_DEFAULT &
 	    (xs != NULL ? ((uint64_t)xs->edx << 32 | xs->eax) : KVM_XCR0_DEFAULT);
 	cap->arch.mxcsr_mask = kvm_mxcsr_mask;
 	cap->arch.conf_cpuid_maxops = NVMM_CPUID_MAXOPS;

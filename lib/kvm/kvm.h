@@ -125,5 +125,6 @@ int kvm_vcpu_assisted(struct vcpu *, const struct kvm_mmio_rec *, unsigned);
 
 /* cpuid.c: NVMM's default CPUID policy over KVM's supported table. */
 struct kvm_cpuid2 *kvm_cpuid_build(const struct vcpu *);
+int kvm_cpuid_install(struct vcpu *);
 
 #endif

@@ -14,6 +14,7 @@ extern struct kvm_cpuid2 *kvm_supported_cpuid;
 extern uint32_t kvm_mxcsr_mask;
 extern bool kvm_out_emulated;
 extern bool kvm_mmio_write_executed;
+extern bool kvm_have_xsave;	/* KVM_GET/SET_XSAVE, else KVM_GET/SET_FPU */
 
 int kvm_ioctl(int fd, unsigned long req, void *arg);
 

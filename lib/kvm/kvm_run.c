@@ -113,25 +113,6 @@ kvm_vcpu_destroy(struct vcpu *v)
 	p->has_run = v->kvm.has_run;
 }
 
-/* KVM refuses a new CPUID table once the VCPU has run (Linux >= 5.16). */
-int
-kvm_vcpu_cpuid_changed(struct vcpu *v)
-{
-	struct kvm_cpuid2 *c;
-	int r;
-
-	if (!v->kvm.has_run) {
-		v->kvm.cpuid_dirty = true;
-		return 0;
-	}
-	c = kvm_cpuid_build(v);
-	if (c == NULL)
-		return -ENOMEM;
-	r = kvm_ioctl(v->kvm.fd, KVM_SET_CPUID2, c);
-	free(c);
-	return r < 0 ? -EBUSY : 0;
-}
-
 /* ---- Settling an unfinished instruction -------------------------------- */
 
 static bool
@@ -187,23 +168,36 @@ neutral_completion(struct kvm_run *run)
 /*
  * Lets KVM finish the instruction of the last exit without entering the
  * guest. keep: the VMM set the GPRs itself, don't restore the exit's.
+ *
+ * No retry limit: with immediate_exit set KVM never enters the guest, so
+ * each KVM_RUN either ends it (EINTR) or reports one more access of the
+ * instruction being completed, and KVM bounds those. A REP string
+ * instruction reading MMIO is the long case: KVM's emulator goes on with
+ * its next iterations (until RCX is a multiple of 1024), which are not the
+ * exit's, as NVMM does one per exit. They get neutral data, then the
+ * registers KVM had before them (the assist's result) are put back: the
+ * guest does them again, each one an exit the VMM sees. To keep that
+ * short, KVM is given RCX = 1 for the first of them (its emulator reloads
+ * registers set before it resumes), so it stops right after it; where it
+ * would not, the loop only takes longer.
  */
 static int
 settle(struct vcpu *v, bool keep)
 {
 	struct kvm_vcpu *k = &v->kvm;
 	struct kvm_run *run = k->run;
-	bool restore = !k->assisted && !keep;
+	bool assisted = k->assisted, restore = !assisted && !keep;
 	/* The GPRs of the exit: nothing wrote the sync regs since. */
-	struct kvm_regs exit_regs = run->s.regs.regs;
+	struct kvm_regs exit_regs = run->s.regs.regs, between;
+	bool went_on = false, shortened = false;
+	uint32_t dirty = 0;
 	int r;
 
-	if (!k->assisted)
+	if (!assisted)
 		neutral_completion(run);
-	for (int i = 0;; i++) {
-		if (i == 64)
-			return -EIO;
-		run->kvm_dirty_regs = 0;
+	for (;;) {
+		run->kvm_dirty_regs = dirty;
+		dirty = 0;
 		run->immediate_exit = 1;
 		r = kvm_ioctl(k->fd, KVM_RUN, NULL);
 		run->immediate_exit = 0;
@@ -211,17 +205,29 @@ settle(struct vcpu *v, bool keep)
 			break;
 		if (r < 0)
 			return r;
-		/* Another access of the same instruction. */
-		if (run->exit_reason == KVM_EXIT_MMIO && journal_match(k))
+		/* Another access of the same instruction, made by the assist. */
+		if (run->exit_reason == KVM_EXIT_MMIO && journal_match(k)) {
 			journal_absorb(k);
-		else
-			neutral_completion(run);
+			continue;
+		}
+		if (assisted && !went_on) {
+			went_on = true;
+			between = run->s.regs.regs;
+		}
+		/* RCX moved: KVM finished an iteration and began the next. */
+		if ((assisted || restore) && !shortened &&
+		    run->s.regs.regs.rcx != exit_regs.rcx) {
+			shortened = true;
+			run->s.regs.regs.rcx = 1;
+			dirty = KVM_SYNC_X86_REGS;
+		}
+		neutral_completion(run);
 	}
 	k->pending = KVM_PENDING_NONE;
 	k->assisted = false;
 	k->njournal = k->journal_pos = 0;
-	if (restore) {
-		run->s.regs.regs = exit_regs;
+	if (restore || went_on) {
+		run->s.regs.regs = restore ? exit_regs : between;
 		run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
 	}
 	return 0;
@@ -489,21 +495,6 @@ translate_exit(struct vcpu *v, struct nvmm_vcpu_exit *exit)
 	}
 }
 
-static int
-install_cpuid(struct vcpu *v)
-{
-	struct kvm_cpuid2 *c = kvm_cpuid_build(v);
-	int r;
-
-	if (c == NULL)
-		return -ENOMEM;
-	r = kvm_ioctl(v->kvm.fd, KVM_SET_CPUID2, c);
-	free(c);
-	if (r == 0)
-		v->kvm.cpuid_dirty = false;
-	return r;
-}
-
 /*
  * A VMM may block every signal in its VCPU threads (QEMU does): KVM_RUN
  * then runs with the kick unblocked, and a kick that interrupted it is
@@ -580,11 +571,9 @@ kvm_vcpu_run(struct vcpu *v, struct nvmm_vcpu_exit *exit)
 	struct kvm_run *run = k->run;
 	int r;
 
-	if (k->cpuid_dirty) {
-		r = install_cpuid(v);
-		if (r < 0)
-			return r;
-	}
+	r = kvm_cpuid_install(v);
+	if (r < 0)
+		return r;
 	r = kick_mask(v);
 	if (r < 0)
 		return r;

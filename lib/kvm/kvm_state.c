@@ -180,10 +180,73 @@ intr_to_kvm(struct kvm_vcpu *k, struct kvm_vcpu_events *ev,
 }
 
 /*
- * FPU: the XSAVE image's first 512 bytes are the FXSAVE layout NVMM uses.
- * (KVM_GET_FPU loses MXCSR on some kernels.) A set keeps the rest of the
- * image, so it starts from a fresh copy unless one was read since the run.
+ * FPU: the XSAVE image's first 512 bytes are the FXSAVE layout NVMM uses,
+ * and k->xsave keeps it whichever ioctls move it. KVM_GET_FPU reports no
+ * MXCSR and KVM_SET_FPU ignores it (Linux 6.1), so those only serve a KVM
+ * without the XSAVE ioctls; hosts without XSAVE still have them, and they
+ * carry the FXSAVE image there. A set keeps the rest of the image, so it
+ * starts from a fresh copy unless one was read since the run.
  */
+static int
+fpu_read(struct kvm_vcpu *k)
+{
+	struct kvm_fpu f;
+	struct fxsave fx;
+	int r;
+
+	if (kvm_have_xsave)
+		return kvm_ioctl(k->fd, KVM_GET_XSAVE, k->xsave);
+	r = kvm_ioctl(k->fd, KVM_GET_FPU, &f);
+	if (r < 0)
+		return r;
+	memset(&fx, 0, sizeof(fx));
+	fx.fx_cw = f.fcw;
+	fx.fx_sw = f.fsw;
+	fx.fx_tw = f.ftwx;
+	fx.fx_opcode = f.last_opcode;
+	fx.fx_ip.fa_64 = f.last_ip;
+	fx.fx_dp.fa_64 = f.last_dp;
+	fx.fx_mxcsr = f.mxcsr;
+	memcpy(fx.fx_87_ac, f.fpr, sizeof(f.fpr));
+	memcpy(fx.fx_xmm, f.xmm, sizeof(f.xmm));
+	memset(k->xsave, 0, sizeof(*k->xsave));
+	memcpy(k->xsave->region, &fx, sizeof(fx));
+	return 0;
+}
+
+#define XSTATE_BV_OFFSET	512
+#define XSTATE_X87_SSE		0x3ULL
+
+static int
+fpu_write(struct kvm_vcpu *k)
+{
+	struct kvm_fpu f;
+	struct fxsave fx;
+	uint64_t bv;
+
+	if (kvm_have_xsave) {
+		/* The x87 and SSE parts are loaded, not reset to their init state. */
+		memcpy(&bv, (uint8_t *)k->xsave->region + XSTATE_BV_OFFSET,
+		    sizeof(bv));
+		bv |= XSTATE_X87_SSE;
+		memcpy((uint8_t *)k->xsave->region + XSTATE_BV_OFFSET, &bv,
+		    sizeof(bv));
+		return kvm_ioctl(k->fd, KVM_SET_XSAVE, k->xsave);
+	}
+	memcpy(&fx, k->xsave->region, sizeof(fx));
+	memset(&f, 0, sizeof(f));
+	f.fcw = fx.fx_cw;
+	f.fsw = fx.fx_sw;
+	f.ftwx = fx.fx_tw;
+	f.last_opcode = fx.fx_opcode;
+	f.last_ip = fx.fx_ip.fa_64;
+	f.last_dp = fx.fx_dp.fa_64;
+	f.mxcsr = fx.fx_mxcsr;
+	memcpy(f.fpr, fx.fx_87_ac, sizeof(f.fpr));
+	memcpy(f.xmm, fx.fx_xmm, sizeof(f.xmm));
+	return kvm_ioctl(k->fd, KVM_SET_FPU, &f);
+}
+
 static int
 fpu_get(struct vcpu *v, struct fxsave *fx)
 {
@@ -191,7 +254,7 @@ fpu_get(struct vcpu *v, struct fxsave *fx)
 	int r;
 
 	if (!k->xsave_valid || nvmm_cache_off) {
-		r = kvm_ioctl(k->fd, KVM_GET_XSAVE, k->xsave);
+		r = fpu_read(k);
 		if (r < 0)
 			return r;
 		k->xsave_valid = true;
@@ -201,33 +264,25 @@ fpu_get(struct vcpu *v, struct fxsave *fx)
 	return 0;
 }
 
-#define XSTATE_BV_OFFSET	512
-#define XSTATE_X87_SSE		0x3ULL
-
 static int
 fpu_set(struct vcpu *v, const struct fxsave *fx)
 {
 	struct kvm_vcpu *k = &v->kvm;
-	struct fxsave img;
-	uint64_t bv;
+	struct fxsave cur, img;
 	int r;
 
-	r = fpu_get(v, &img);
+	r = fpu_get(v, &cur);
 	if (r < 0)
 		return r;
-	/* The image KVM holds, fetched since the guest last ran: no ioctl. */
-	img.fx_mxcsr_mask = fx->fx_mxcsr_mask;
-	if (!nvmm_cache_off && memcmp(&img, fx, sizeof(img)) == 0)
-		return 0;
-	img = *fx;
 	/* As NetBSD: the mask is the host's, MXCSR bits outside it dropped. */
+	img = *fx;
 	img.fx_mxcsr_mask = kvm_mxcsr_mask;
 	img.fx_mxcsr &= fx->fx_mxcsr_mask & kvm_mxcsr_mask;
+	/* What KVM holds, fetched since the guest last ran: no ioctl. */
+	if (!nvmm_cache_off && memcmp(&cur, &img, sizeof(img)) == 0)
+		return 0;
 	memcpy(k->xsave->region, &img, sizeof(img));
-	memcpy(&bv, (uint8_t *)k->xsave->region + XSTATE_BV_OFFSET, sizeof(bv));
-	bv |= XSTATE_X87_SSE;
-	memcpy((uint8_t *)k->xsave->region + XSTATE_BV_OFFSET, &bv, sizeof(bv));
-	return kvm_ioctl(k->fd, KVM_SET_XSAVE, k->xsave);
+	return fpu_write(k);
 }
 
 /* ---- getstate, commit --------------------------------------------------- */
@@ -286,13 +341,21 @@ msrs_io(struct vcpu *v, unsigned long req, uint64_t *msrs)
 	return 0;
 }
 
-/* XCR0 is in the CRS group, but not in the sync regs. */
+/*
+ * XCR0 is in the CRS group, but not in the sync regs. Where the host has no
+ * XSAVE (xcr0_mask 0), KVM has no XCR0 either; NetBSD then keeps x87 only
+ * and ignores what is set.
+ */
 static int
 get_xcr0(struct vcpu *v, uint64_t *xcr0)
 {
 	struct kvm_xcrs x;
 	int r;
 
+	if (nvmm_cap.arch.xcr0_mask == 0) {
+		*xcr0 = 1;
+		return 0;
+	}
 	memset(&x, 0, sizeof(x));
 	r = kvm_ioctl(v->kvm.fd, KVM_GET_XCRS, &x);
 	if (r < 0)
@@ -314,6 +377,8 @@ set_xcr0(struct vcpu *v, uint64_t xcr0)
 
 	/* As NetBSD: masked with what the guest may use, x87 always on. */
 	xcr0 = (xcr0 & nvmm_cap.arch.xcr0_mask) | 1;
+	if (nvmm_cap.arch.xcr0_mask == 0)
+		return 0;
 	if (known(&v->kvm, NVMM_X64_STATE_CRS, &v->kvm.known_xcr0, &xcr0,
 	    sizeof(xcr0)))
 		return 0;
@@ -455,13 +520,32 @@ kvm_vcpu_commit(struct vcpu *v, uint64_t flags)
 	}
 	if (flags & NVMM_X64_STATE_MSRS)
 		s->sregs.efer = st->msrs[NVMM_X64_MSR_EFER];
-	if (flags & sregs_groups)
+	if (flags & sregs_groups) {
+		/*
+		 * Loading sregs queues the interrupt whose bit is set in
+		 * interrupt_bitmap, and KVM's exits only ever add bits to the
+		 * sync copy (one for an interrupt still being injected then):
+		 * left there, a vector injected long ago would be injected
+		 * again at every commit. Events go through EVENTS alone, and an
+		 * empty bitmap leaves any interrupt KVM holds as it is.
+		 */
+		memset(s->sregs.interrupt_bitmap, 0,
+		    sizeof(s->sregs.interrupt_bitmap));
 		run->kvm_dirty_regs |= KVM_SYNC_X86_SREGS;
+	}
 	if (flags & NVMM_X64_STATE_INTR) {
 		intr_to_kvm(k, &s->events, &st->intr);
 		run->kvm_dirty_regs |= KVM_SYNC_X86_EVENTS;
 	}
 
+	/*
+	 * KVM checks XCR0 (now) and CR4.OSXSAVE (at entry, or now with the
+	 * comm page off) against the guest's CPUID: before the first run,
+	 * the table must be in first.
+	 */
+	r = kvm_cpuid_install(v);
+	if (r < 0)
+		return r;
 	if (flags & NVMM_X64_STATE_CRS) {
 		r = set_xcr0(v, st->crs[NVMM_X64_CR_XCR0]);
 		if (r < 0)

@@ -6,36 +6,26 @@
 #include "x86/x86.h"
 
 #include <errno.h>
-#include <string.h>
 
 int
 x86_access_gpa(const struct x86_guest *g, uint64_t gpa, enum x86_access acc,
     uint8_t *buf, size_t len)
 {
-	int need = acc == X86_ACC_WRITE ? NVMM_PROT_WRITE : NVMM_PROT_READ;
+	bool write = acc == X86_ACC_WRITE;
 
 	while (len > 0) {
-		size_t avail = 0, n;
-		int prot = 0;
-		uint8_t *p = g->ram(g->opaque, gpa, &avail, &prot);
+		size_t n = g->ram(g->opaque, gpa, write, buf, len);
 
-		if (p == NULL || !(prot & need)) {
+		if (n == 0) {
 			if (acc == X86_ACC_FETCH)
 				return -EFAULT;
 			/*
 			 * The hypervisor exits on a write to read-only RAM as
 			 * on MMIO, so it goes where NVMM sends it: the VMM.
 			 */
-			g->mmio(g->opaque, gpa, acc == X86_ACC_WRITE, buf, len);
+			g->mmio(g->opaque, gpa, write, buf, len);
 			return 0;
 		}
-		if (avail == 0)
-			return -EFAULT;
-		n = len < avail ? len : avail;
-		if (acc == X86_ACC_WRITE)
-			memcpy(p, buf, n);
-		else
-			memcpy(buf, p, n);
 		gpa += n;
 		buf += n;
 		len -= n;

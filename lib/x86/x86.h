@@ -19,11 +19,16 @@
 struct x86_guest {
 	void *opaque;
 	/*
-	 * Host pointer for guest-physical gpa when it is RAM, with *avail set
-	 * to the bytes contiguous from there to the end of that RAM range and
-	 * *prot to its NVMM_PROT_* bits; NULL when gpa is not RAM (MMIO).
+	 * Copies between buf and guest RAM at guest-physical gpa (into RAM
+	 * when write): len bytes, or fewer where the RAM range holding gpa
+	 * ends. Returns the bytes copied, 0 when gpa is not RAM that allows
+	 * the access (NVMM_PROT_WRITE for a write, else NVMM_PROT_READ). The
+	 * layer keeps no host pointer: guest memory may be remapped between
+	 * two calls (by mmio() or an I/O callback, or by another thread), and
+	 * each access sees the map as it is then.
 	 */
-	uint8_t *(*ram)(void *opaque, uint64_t gpa, size_t *avail, int *prot);
+	size_t (*ram)(void *opaque, uint64_t gpa, bool write, uint8_t *buf,
+	    size_t len);
 	/*
 	 * An access of size bytes to a guest-physical address that is not RAM
 	 * (or is RAM without the permission the access needs, as a ROM write):
