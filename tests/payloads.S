@@ -170,6 +170,112 @@ PAYLOAD(p64_xgetbv)
 	hlt
 END(p64_xgetbv)
 
+/* OUT forms, each followed by INC RBX: imm8, DX 16-bit, DX 32-bit, 0x7E twice. */
+PAYLOAD(p64_out_forms)
+	out	%al, $0x10
+	inc	%rbx
+	out	%ax, %dx
+	inc	%rbx
+	out	%eax, %dx
+	inc	%rbx
+	out	%al, $0x7E
+	inc	%rbx
+	out	%al, $0x7E
+	inc	%rbx
+	hlt
+END(p64_out_forms)
+
+/*
+ * CLI, OUT 0x4C; STI, INC ECX in its shadow, INC EDX three times, OUT 0x4D.
+ * The handler at +0x40 keeps the interrupted RIP in R13, OUT 0x46.
+ */
+PAYLOAD(p64_sti_shadow)
+	cli
+	out	%al, $0x4C
+	sti
+	inc	%ecx
+	inc	%edx
+	inc	%edx
+	inc	%edx
+	out	%al, $0x4D
+	hlt
+	.org	p64_sti_shadow_start + 0x40, 0x90
+	mov	(%rsp), %r13
+	out	%al, $0x46
+	iretq
+END(p64_sti_shadow)
+
+/*
+ * STI; HLT; then INC RBX three times and OUT 0x45. The NMI handler at +0x40
+ * counts in R12, OUT 0x46, two INC R14 and IRETQ.
+ */
+PAYLOAD(p64_nmi_iret)
+	sti
+	hlt
+	inc	%rbx
+	inc	%rbx
+	inc	%rbx
+	out	%al, $0x45
+	hlt
+	.org	p64_nmi_iret_start + 0x40, 0x90
+	inc	%r12
+	out	%al, $0x46
+	inc	%r14
+	inc	%r14
+	iretq
+END(p64_nmi_iret)
+
+/* RDTSC into RAX (64 bits), OUT 0x4E, HLT. */
+PAYLOAD(p64_rdtsc)
+	rdtsc
+	shl	$32, %rdx
+	or	%rdx, %rax
+	out	%al, $0x4E
+	hlt
+END(p64_rdtsc)
+
+/* INT3 with the #BP handler at +0x20 (R12 counts, R13 the return RIP); OUT 0x4F. */
+PAYLOAD(p64_int3)
+	int3
+	inc	%rbx
+	out	%al, $0x4F
+	hlt
+	.org	p64_int3_start + 0x20, 0x90
+	inc	%r12
+	mov	(%rsp), %r13
+	iretq
+END(p64_int3)
+
+/*
+ * LOCK CMPXCHG16B at [RDI] with RDX:RAX and RCX:RBX, twice: ZF into R8,
+ * then R9; OUT 0x50.
+ */
+PAYLOAD(p64_cmpxchg16b)
+	lock cmpxchg16b (%rdi)
+	setz	%r8b
+	lock cmpxchg16b (%rdi)
+	setz	%r9b
+	out	%al, $0x50
+	hlt
+END(p64_cmpxchg16b)
+
+/*
+ * XMM0 from [RSI], XSAVE of x87|SSE to [RDI], XMM0 cleared, XRSTOR from
+ * [RBP], XMM0 to [RSI+16]; OUT 0x51.
+ */
+PAYLOAD(p64_xsave)
+	movdqu	(%rsi), %xmm0
+	mov	$3, %eax
+	xor	%edx, %edx
+	xsave	(%rdi)
+	pxor	%xmm0, %xmm0
+	mov	$3, %eax
+	xrstor	(%rbp)
+	movdqu	%xmm0, 16(%rsi)
+	out	%al, $0x51
+	hlt
+END(p64_xsave)
+
 /* String I/O and MMIO forms for tests/test_assist.c; each ends at OUT 0xF0. */
 PAYLOAD(p64_rep_outsb)
 	rep outsb (%rsi), (%dx)
@@ -276,8 +382,17 @@ PAYLOAD(p16_intr_count)
 	iret
 END(p16_intr_count)
 
-/* 32-bit protected mode: OUT 0x60 of EAX after adding 1, HLT. */
 	.code32
+/* Through the guest's page tables: EAX to [EBX], EDX to [ECX], [EDI] into ESI; OUT 0x61. */
+PAYLOAD(p32_paging)
+	mov	%eax, (%ebx)
+	mov	%edx, (%ecx)
+	mov	(%edi), %esi
+	out	%al, $0x61
+	hlt
+END(p32_paging)
+
+/* 32-bit protected mode: OUT 0x60 of EAX after adding 1, HLT. */
 PAYLOAD(p32_io)
 	inc	%eax
 	out	%eax, $0x60
@@ -301,5 +416,45 @@ PAYLOAD(p32_mmio)
 	out	%al, $0xF0
 	hlt
 END(p32_mmio)
+
+/*
+ * Changes KVM makes with no exit, then OUT 0x4C, in a loop: WRMSR of the
+ * (u32 index, u32 pad, u64 value) entries at [R10] up to index 0, SWAPGS,
+ * XSETBV of EDI into XCR0 unless RDI is 0, then (after CPUID, an exit KVM
+ * handles) XGETBV into R11, RDTSC into R9.
+ */
+	.code64
+PAYLOAD(p64_state_exact)
+1:	mov	%r10, %rsi
+2:	mov	(%rsi), %ecx
+	test	%ecx, %ecx
+	jz	3f
+	mov	8(%rsi), %eax
+	mov	12(%rsi), %edx
+	wrmsr
+	add	$16, %rsi
+	jmp	2b
+3:	swapgs
+	xor	%r11d, %r11d
+	test	%rdi, %rdi
+	jz	4f
+	mov	%edi, %eax
+	xor	%edx, %edx
+	xor	%ecx, %ecx
+	xsetbv
+	xor	%eax, %eax
+	cpuid
+	xor	%ecx, %ecx
+	xgetbv
+	shl	$32, %rdx
+	or	%rax, %rdx
+	mov	%rdx, %r11
+4:	rdtsc
+	shl	$32, %rdx
+	or	%rax, %rdx
+	mov	%rdx, %r9
+	out	%al, $0x4C
+	jmp	1b
+END(p64_state_exact)
 
 	.section .note.GNU-stack, "", @progbits

@@ -19,6 +19,7 @@
 #define L1_EDX_HIDDEN (BIT(7) | BIT(12) | BIT(14) | BIT(18) | BIT(21) | \
 	BIT(22) | BIT(29))	/* MCE MTRR MCA PSN DS ACPI TM */
 #define L1_ECX_HYPERVISOR	BIT(31)
+#define L1_ECX_XSAVE		BIT(26)
 
 /* Leaf 7.0: AVX-512, PKU, RTM/HLE, SGX, PT, MPX, TSC_ADJUST, RDPID... */
 #define L7_EBX_HIDDEN (BIT(1) | BIT(2) | BIT(4) | BIT(11) | BIT(14) | \
@@ -194,9 +195,15 @@ kvm_cpuid_install(struct vcpu *v)
 	if (c == NULL)
 		return -ENOMEM;
 	r = kvm_ioctl(v->kvm.fd, KVM_SET_CPUID2, c);
-	free(c);
-	if (r == 0)
+	if (r == 0) {
 		v->kvm.cpuid_dirty = false;
+		v->kvm.xcr0_fixed = true;
+		for (uint32_t i = 0; i < c->nent; i++)
+			if (c->entries[i].function == 0x1 &&
+			    (c->entries[i].ecx & L1_ECX_XSAVE))
+				v->kvm.xcr0_fixed = false;
+	}
+	free(c);
 	return r;
 }
 

@@ -334,6 +334,13 @@ kvm_machine_create(struct mach *m)
 		return fd == -EMFILE || fd == -ENFILE ? -ENOBUFS : fd;
 	/* Real mode on VMX needs these pages; kept out of the way at 4 GiB - 272 KiB. */
 	kvm_ioctl(fd, KVM_SET_TSS_ADDR, (void *)0xFFFBD000UL);
+	/*
+	 * KVM moves RIP past an OUT to port 0x7E before the exit, for old
+	 * VMMs: NVMM's OUT exits are at the instruction, whatever the port.
+	 */
+	kvm_ioctl(fd, KVM_ENABLE_CAP, &(struct kvm_enable_cap){
+	    .cap = KVM_CAP_DISABLE_QUIRKS,
+	    .args[0] = KVM_X86_QUIRK_OUT_7E_INC_RIP });
 	if (have_user_msr) {
 		r = msr_filter(fd);
 		if (r < 0) {

@@ -8,6 +8,9 @@
  *    or writing them costs no syscall;
  *  - MSRS (but EFER, which is in the sync sregs), DRS, FPU and XCR0 are
  *    fetched by ioctl only when asked, and flushed just before KVM_RUN;
+ *    what was read or set is kept until the guest runs (XCR0 beyond, where
+ *    the guest cannot run XSETBV). KVM reports no XSETBV and no SWAPGS, so
+ *    after an I/O or MMIO exit XCR0 and MSRS cost an ioctl each;
  *  - KVM finishes an I/O, MMIO or MSR instruction only at the next KVM_RUN
  *    (the "completion trap"): see kvm_run.c.
  */
@@ -82,6 +85,11 @@ struct kvm_vcpu {
 	uint64_t known_msrs[11];
 	uint64_t known_xcr0;
 	uint64_t known_drs[6];
+	/*
+	 * The guest's CPUID has no XSAVE, so KVM refuses CR4.OSXSAVE and the
+	 * guest cannot run XSETBV: a known XCR0 stays known across runs.
+	 */
+	bool xcr0_fixed;
 
 	bool int_window;
 	bool nmi_window;

@@ -618,7 +618,8 @@ kvm_vcpu_run(struct vcpu *v, struct nvmm_vcpu_exit *exit)
 		__atomic_store_n(&k->tid, 0, __ATOMIC_SEQ_CST);
 		k->has_run = true;
 		k->xsave_valid = false;
-		k->known = 0;
+		/* The guest may have changed them all, XCR0 only by XSETBV. */
+		k->known &= k->xcr0_fixed ? NVMM_X64_STATE_CRS : 0;
 		run->kvm_dirty_regs = 0;
 		if (r == -EINTR) {
 			kick_consume(v);

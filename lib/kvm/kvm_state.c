@@ -356,6 +356,11 @@ get_xcr0(struct vcpu *v, uint64_t *xcr0)
 		*xcr0 = 1;
 		return 0;
 	}
+	/* Read or set since the guest last ran, or the guest has no XSETBV. */
+	if (!nvmm_cache_off && (v->kvm.known & NVMM_X64_STATE_CRS)) {
+		*xcr0 = v->kvm.known_xcr0;
+		return 0;
+	}
 	memset(&x, 0, sizeof(x));
 	r = kvm_ioctl(v->kvm.fd, KVM_GET_XCRS, &x);
 	if (r < 0)
