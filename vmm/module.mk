@@ -33,9 +33,10 @@ run: $(NVMM_RUN)
 linux-fetch:
 	$(Q)sh vmm/linux.sh $(LINUX_CACHE) >/dev/null
 
+# vmm/run-linux.sh adds to LINUX_APPEND what the host needs.
 run-linux: $(NVMM_RUN) linux-fetch
-	$(Q)tools/with-kvm $(NVMM_RUN) --kernel $(LINUX_CACHE)/$(LINUX_KERNEL) \
-		--initrd $(LINUX_CACHE)/initramfs.cpio --append "$(LINUX_APPEND)" \
-		--mem 1G --cpus 2
+	$(Q)tools/with-kvm sh vmm/run-linux.sh $(NVMM_RUN) "$(LINUX_APPEND)" \
+		--kernel $(LINUX_CACHE)/$(LINUX_KERNEL) \
+		--initrd $(LINUX_CACHE)/initramfs.cpio --mem 1G --cpus 2
 
 .PHONY: run linux-fetch run-linux

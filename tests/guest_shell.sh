@@ -1,0 +1,79 @@
+# Sourced: boots Debian's kernel and the busybox initramfs (vmm/linux.sh)
+# on a VMM to its shell, as a user at its serial console would.
+#
+# guest_shell LIMIT COMMAND...: runs COMMAND (a VMM whose console is its
+# stdin and stdout) for at most LIMIT seconds: waits for the shell's
+# prompt, types `grep -c ^processor /proc/cpuinfo`, then poweroff, and
+# waits for COMMAND to end. Sets
+#   gs_prompt  seconds from the start to the first prompt (empty: none)
+#   gs_answer  the command's answer
+#   gs_status  COMMAND's exit status (124: stopped at LIMIT)
+#   gs_off     yes when the guest printed that it powered down
+# and leaves the console in $gs_out and COMMAND's stderr in $gs_err, until
+# the next call; with GS_KEEP=DIR, in DIR/NAME.out and DIR/NAME.err when
+# the call is named (gs_name=NAME), and kept.
+
+gs_dir=$(mktemp -d)
+gs_out=$gs_dir/out gs_err=$gs_dir/err
+gs_pid= gs_name=
+guest_shell_clean() {
+	[ -n "$gs_pid" ] && kill "$gs_pid" 2>/dev/null
+	rm -rf "$gs_dir"
+}
+trap guest_shell_clean EXIT
+
+# now: seconds since the epoch, to the millisecond.
+gs_now() { date +%s.%N | cut -c1-14; }
+
+# gs_console: what the guest printed so far, without CRs and without the
+# cursor position requests of busybox's line editing.
+gs_esc=$(printf '\033')
+gs_console() { tr -d '\r' <"$gs_out" | sed "s/$gs_esc\[6n//g"; }
+
+gs_prompts() { [ "$(gs_console | grep -c '^/ # ')" -ge "$1" ]; }
+gs_ended() { ! kill -0 "$gs_pid" 2>/dev/null; }
+
+# gs_await COMMAND...: polls until COMMAND succeeds; fails when the VMM
+# ended first or its time is up.
+gs_await() {
+	until "$@"; do
+		kill -0 "$gs_pid" 2>/dev/null && [ "$(date +%s)" -lt "$gs_deadline" ] ||
+		    return 1
+		sleep 0.2
+	done
+}
+
+# gs_tail N: the console's last N lines on one line, for a failure's reason.
+gs_tail() { gs_console | tail -n "$1" | tr '\n' '|' | cut -c1-400; }
+
+guest_shell() {
+	limit=$1
+	shift
+	gs_prompt= gs_answer= gs_status= gs_off=
+	gs_out=$gs_dir/out gs_err=$gs_dir/err
+	if [ -n "${GS_KEEP:-}" ] && [ -n "$gs_name" ] && mkdir -p "$GS_KEEP"; then
+		gs_out=$GS_KEEP/$gs_name.out gs_err=$GS_KEEP/$gs_name.err
+	fi
+	rm -f "$gs_dir/in" "$gs_out" "$gs_err"
+	mkfifo "$gs_dir/in"
+	t0=$(gs_now)
+	gs_deadline=$(( $(date +%s) + limit ))
+	timeout -k 5 "$limit" "$@" <"$gs_dir/in" >"$gs_out" 2>"$gs_err" &
+	gs_pid=$!
+	exec 3>"$gs_dir/in"
+	if gs_await gs_prompts 1; then
+		gs_prompt=$(echo "$(gs_now) $t0" | awk '{ printf "%.1f", $1 - $2 }')
+		echo "grep -c ^processor /proc/cpuinfo" >&3
+		gs_await gs_prompts 2
+		gs_answer=$(gs_console |
+		    sed -n '\|^/ # grep -c ^processor /proc/cpuinfo$|{n;p;q;}')
+		echo poweroff >&3
+		gs_await gs_ended
+	fi
+	exec 3>&-
+	wait "$gs_pid"
+	gs_status=$?
+	gs_pid=
+	gs_console | grep -q "reboot: Power down" && gs_off=yes
+	return 0
+}
