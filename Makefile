@@ -59,6 +59,7 @@ include vmm/module.mk
 include tests/module.mk
 include bench/module.mk
 include mk/install.mk
+include mk/qemu.mk
 
 all: $(PROGRAMS)
 
