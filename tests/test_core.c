@@ -1275,33 +1275,19 @@ TEST(no_reinjection_after_sregs_commit)
 #define EFER_NXE	0x800
 #define PG_TABLES	0x30000	/* the guest's own page tables */
 
+/* Little-endian values of SIZE bytes in the guest's RAM. */
 static void
-put32(struct vm *vm, uint64_t gpa, uint32_t val)
+put(struct vm *vm, uint64_t gpa, uint64_t val, size_t size)
 {
-	memcpy(vm->ram + gpa, &val, 4);
-}
-
-static uint32_t
-get32(struct vm *vm, uint64_t gpa)
-{
-	uint32_t val;
-
-	memcpy(&val, vm->ram + gpa, 4);
-	return val;
-}
-
-static void
-put64(struct vm *vm, uint64_t gpa, uint64_t val)
-{
-	memcpy(vm->ram + gpa, &val, 8);
+	memcpy(vm->ram + gpa, &val, size);
 }
 
 static uint64_t
-get64(struct vm *vm, uint64_t gpa)
+get(struct vm *vm, uint64_t gpa, size_t size)
 {
-	uint64_t val;
+	uint64_t val = 0;
 
-	memcpy(&val, vm->ram + gpa, 8);
+	memcpy(&val, vm->ram + gpa, size);
 	return val;
 }
 
@@ -1358,7 +1344,7 @@ paging_run(struct vm *vm, uint64_t cr4, uint64_t efer, uint64_t large_gva,
 	st->gprs[NVMM_X64_GPR_RDI] = 0x40006010;
 	T_OK(nvmm_vcpu_setstate(&vm->mach, &vm->vcpu[0], NVMM_X64_STATE_CRS |
 	    NVMM_X64_STATE_MSRS | NVMM_X64_STATE_GPRS));
-	put32(vm, 0x124010, 0x0BADF00D);
+	put(vm, 0x124010, 0x0BADF00D, 4);
 
 	for (int pass = 0; pass < 2; pass++) {
 		gva_is(vm, PAYLOAD_GPA + 3, PAYLOAD_GPA + 3, PROT_RWX);
@@ -1370,8 +1356,8 @@ paging_run(struct vm *vm, uint64_t cr4, uint64_t efer, uint64_t large_gva,
 		if (pass == 1 || vm_emulated_host())
 			break;	/* KVM's emulator (PVM) triple-faults such guests */
 		vm_expect_io(vm, 0, 0x61);
-		T_EQ(get32(vm, 0x123ABC), 0xA1B2C3D4);
-		T_EQ(get32(vm, large_gpa), 0x5566AA77);
+		T_EQ(get(vm, 0x123ABC, 4), 0xA1B2C3D4);
+		T_EQ(get(vm, large_gpa, 4), 0x5566AA77);
 		T_EQ(vm_gpr(vm, 0, NVMM_X64_GPR_RSI), 0x0BADF00D);
 		T_EQ(vm_run(vm, 0), NVMM_VCPU_EXIT_HALTED);
 		/*
@@ -1380,8 +1366,8 @@ paging_run(struct vm *vm, uint64_t cr4, uint64_t efer, uint64_t large_gva,
 		 * the walker (as KVM) refuses: put them back as they were.
 		 */
 		for (int i = 0; pae && i < 4; i++)
-			put64(vm, PG_TABLES + i * 8,
-			    get64(vm, PG_TABLES + i * 8) & ~PTE_A);
+			put(vm, PG_TABLES + i * 8,
+			    get(vm, PG_TABLES + i * 8, 8) & ~PTE_A, 8);
 		T_OK(nvmm_vcpu_getstate(&vm->mach, &vm->vcpu[0],
 		    NVMM_X64_STATE_CRS | NVMM_X64_STATE_MSRS));
 		T_EQ(st->crs[NVMM_X64_CR_CR0], 0x80000011);
@@ -1401,22 +1387,22 @@ TEST(paging32_guest_and_gva_to_gpa)
 	vm_load(&vm, PAYLOAD(p32_paging));
 	vm_mode(&vm, 0, VM_PROT32);
 	for (uint32_t i = 0; i < 1024; i++)
-		put32(&vm, pt0 + i * 4, i << 12 | PTE_P | PTE_W);
-	put32(&vm, pd + 0 * 4, pt0 | PTE_P | PTE_W | PTE_U);
-	put32(&vm, pd + 0x100 * 4, pt1 | PTE_P | PTE_W | PTE_U);
-	put32(&vm, pt1 + 5 * 4, 0x123000 | PTE_P | PTE_W | PTE_U);
-	put32(&vm, pt1 + 6 * 4, 0x124000 | PTE_P | PTE_U);
-	put32(&vm, pd + 0x200 * 4, 0 | PTE_P | PTE_W | PTE_PS);
+		put(&vm, pt0 + i * 4, i << 12 | PTE_P | PTE_W, 4);
+	put(&vm, pd + 0 * 4, pt0 | PTE_P | PTE_W | PTE_U, 4);
+	put(&vm, pd + 0x100 * 4, pt1 | PTE_P | PTE_W | PTE_U, 4);
+	put(&vm, pt1 + 5 * 4, 0x123000 | PTE_P | PTE_W | PTE_U, 4);
+	put(&vm, pt1 + 6 * 4, 0x124000 | PTE_P | PTE_U, 4);
+	put(&vm, pd + 0x200 * 4, 0 | PTE_P | PTE_W | PTE_PS, 4);
 	paging_run(&vm, CR4_PSE, 0, 0x80345678, 0x345678,
 	    NVMM_PROT_READ | NVMM_PROT_EXEC | NVMM_PROT_USER);
 	if (!vm_emulated_host()) {
 		/* The guest's own walks set accessed and dirty. */
-		T_EQ(get32(&vm, pt1 + 5 * 4) & (PTE_A | PTE_D), PTE_A | PTE_D);
-		T_EQ(get32(&vm, pt1 + 6 * 4) & (PTE_A | PTE_D), PTE_A);
-		T_EQ(get32(&vm, pd + 0x200 * 4) & (PTE_A | PTE_D), PTE_A | PTE_D);
+		T_EQ(get(&vm, pt1 + 5 * 4, 4) & (PTE_A | PTE_D), PTE_A | PTE_D);
+		T_EQ(get(&vm, pt1 + 6 * 4, 4) & (PTE_A | PTE_D), PTE_A);
+		T_EQ(get(&vm, pd + 0x200 * 4, 4) & (PTE_A | PTE_D), PTE_A | PTE_D);
 	}
 	/* Without CR4.PSE, that PDE points to a page table: here, GPA 0. */
-	put32(&vm, 0x345 * 4, 0xF7000 | PTE_P | PTE_U);
+	put(&vm, 0x345 * 4, 0xF7000 | PTE_P | PTE_U, 4);
 	vm.vcpu[0].state->crs[NVMM_X64_CR_CR4] = 0;
 	T_OK(nvmm_vcpu_setstate(&vm.mach, &vm.vcpu[0], NVMM_X64_STATE_CRS));
 	gva_is(&vm, 0x80345678, 0xF7678, NVMM_PROT_READ | NVMM_PROT_EXEC);
@@ -1434,23 +1420,23 @@ TEST(paging_pae_guest_and_gva_to_gpa)
 	vm_load(&vm, PAYLOAD(p32_paging));
 	vm_mode(&vm, 0, VM_PROT32);
 	/* PDPTEs have no W or U bit. */
-	put64(&vm, pdpt + 0, pd0 | PTE_P);
-	put64(&vm, pdpt + 8, pd1 | PTE_P);
-	put64(&vm, pdpt + 16, pd2 | PTE_P);
-	put64(&vm, pdpt + 24, 0);
+	put(&vm, pdpt + 0, pd0 | PTE_P, 8);
+	put(&vm, pdpt + 8, pd1 | PTE_P, 8);
+	put(&vm, pdpt + 16, pd2 | PTE_P, 8);
+	put(&vm, pdpt + 24, 0, 8);
 	for (uint64_t i = 0; i < 512; i++)
-		put64(&vm, pt0 + i * 8, i << 12 | PTE_P | PTE_W);
-	put64(&vm, pd0, pt0 | PTE_P | PTE_W | PTE_U);
-	put64(&vm, pd1, pt1 | PTE_P | PTE_W | PTE_U);
-	put64(&vm, pt1 + 5 * 8, 0x123000 | PTE_P | PTE_W | PTE_U);
-	put64(&vm, pt1 + 6 * 8, 0x124000 | PTE_P | PTE_U | PTE_NX);
-	put64(&vm, pd2 + 1 * 8, 0x200000 | PTE_P | PTE_W | PTE_PS);
+		put(&vm, pt0 + i * 8, i << 12 | PTE_P | PTE_W, 8);
+	put(&vm, pd0, pt0 | PTE_P | PTE_W | PTE_U, 8);
+	put(&vm, pd1, pt1 | PTE_P | PTE_W | PTE_U, 8);
+	put(&vm, pt1 + 5 * 8, 0x123000 | PTE_P | PTE_W | PTE_U, 8);
+	put(&vm, pt1 + 6 * 8, 0x124000 | PTE_P | PTE_U | PTE_NX, 8);
+	put(&vm, pd2 + 1 * 8, 0x200000 | PTE_P | PTE_W | PTE_PS, 8);
 	paging_run(&vm, CR4_PAE, EFER_NXE, 0x80245678, 0x245678,
 	    NVMM_PROT_READ | NVMM_PROT_USER);
 	if (!vm_emulated_host()) {
-		T_EQ(get64(&vm, pt1 + 5 * 8) & (PTE_A | PTE_D), PTE_A | PTE_D);
-		T_EQ(get64(&vm, pt1 + 6 * 8) & (PTE_A | PTE_D), PTE_A);
-		T_EQ(get64(&vm, pd2 + 8) & (PTE_A | PTE_D), PTE_A | PTE_D);
+		T_EQ(get(&vm, pt1 + 5 * 8, 8) & (PTE_A | PTE_D), PTE_A | PTE_D);
+		T_EQ(get(&vm, pt1 + 6 * 8, 8) & (PTE_A | PTE_D), PTE_A);
+		T_EQ(get(&vm, pd2 + 8, 8) & (PTE_A | PTE_D), PTE_A | PTE_D);
 	}
 	vm_destroy(&vm);
 }
@@ -1547,8 +1533,8 @@ TEST(cmpxchg16b_in_guest)
 	vm_create(&vm);
 	vm_load(&vm, PAYLOAD(p64_cmpxchg16b));
 	vm_mode(&vm, 0, VM_LONG64);
-	put64(&vm, SCRATCH_GPA + 0x40, 0x1111111122222222ULL);
-	put64(&vm, SCRATCH_GPA + 0x48, 0x3333333344444444ULL);
+	put(&vm, SCRATCH_GPA + 0x40, 0x1111111122222222ULL, 8);
+	put(&vm, SCRATCH_GPA + 0x48, 0x3333333344444444ULL, 8);
 	vm_set_gpr(&vm, 0, NVMM_X64_GPR_RDI, SCRATCH_GPA + 0x40);
 	vm_set_gpr(&vm, 0, NVMM_X64_GPR_RAX, 0x1111111122222222ULL);
 	vm_set_gpr(&vm, 0, NVMM_X64_GPR_RDX, 0x3333333344444444ULL);
@@ -1560,8 +1546,8 @@ TEST(cmpxchg16b_in_guest)
 	if (!pvm_gave_up(&vm, reason)) {
 		T_EQ(reason, NVMM_VCPU_EXIT_IO);
 		T_EQ(vm.vcpu[0].exit->u.io.port, 0x50);
-		T_EQ(get64(&vm, SCRATCH_GPA + 0x40), 0x5555555566666666ULL);
-		T_EQ(get64(&vm, SCRATCH_GPA + 0x48), 0x7777777788888888ULL);
+		T_EQ(get(&vm, SCRATCH_GPA + 0x40, 8), 0x5555555566666666ULL);
+		T_EQ(get(&vm, SCRATCH_GPA + 0x48, 8), 0x7777777788888888ULL);
 		T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_R8), 0xFF01);
 		T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_R9), 0xFF00);
 		/* The failed compare loads what memory holds. */
@@ -1600,10 +1586,10 @@ TEST(xsave_xrstor_in_guest)
 	memset(vm.ram + area, 0xEE, 512);
 	memset(vm.ram + area + 512, 0, 64);	/* XSAVE keeps what RFBM leaves */
 	memset(vm.ram + image, 0, 0x240);
-	put32(&vm, image + 0, 0x0000027F);	/* FCW: XRSTOR leaves x87 at init */
-	put32(&vm, image + 24, 0x1F80);		/* MXCSR */
+	put(&vm, image + 0, 0x0000027F, 4);	/* FCW: XRSTOR leaves x87 at init */
+	put(&vm, image + 24, 0x1F80, 4);		/* MXCSR */
 	memcpy(vm.ram + image + 160, b, 16);	/* XMM0 */
-	put64(&vm, image + 512, 0x2);		/* XSTATE_BV: SSE only */
+	put(&vm, image + 512, 0x2, 8);		/* XSTATE_BV: SSE only */
 	vm_set_gpr(&vm, 0, NVMM_X64_GPR_RSI, SCRATCH_GPA);
 	vm_set_gpr(&vm, 0, NVMM_X64_GPR_RDI, area);
 	vm_set_gpr(&vm, 0, NVMM_X64_GPR_RBP, image);
@@ -1615,9 +1601,9 @@ TEST(xsave_xrstor_in_guest)
 	T_EQ(reason, NVMM_VCPU_EXIT_IO);
 	T_EQ(vm.vcpu[0].exit->u.io.port, 0x51);
 	T_ASSERT(memcmp(vm.ram + area + 160, a, 16) == 0);
-	T_EQ(get32(&vm, area + 24), 0x1F80);
-	T_EQ(get64(&vm, area + 512) & ~0x1ULL, 0x2);
-	T_EQ(get64(&vm, area + 520), 0);	/* XCOMP_BV: standard form */
+	T_EQ(get(&vm, area + 24, 4), 0x1F80);
+	T_EQ(get(&vm, area + 512, 8) & ~0x1ULL, 0x2);
+	T_EQ(get(&vm, area + 520, 8), 0);	/* XCOMP_BV: standard form */
 	T_ASSERT(memcmp(vm.ram + SCRATCH_GPA + 16, b, 16) == 0);
 	T_OK(nvmm_vcpu_getstate(&vm.mach, &vm.vcpu[0], NVMM_X64_STATE_FPU));
 	T_ASSERT(memcmp(st->fpu.fx_xmm[0].xmm_bytes, b, 16) == 0);
