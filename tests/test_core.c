@@ -111,7 +111,7 @@ TEST(reset_vector_runs)
 	T_EQ(vm.vcpu[0].exit->u.io.port, 0x77);
 	T_EQ(vm.vcpu[0].exit->u.io.npc, 0xFFF2);
 	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RIP),
-	    vm_emulated_host() ? 0xFFF2 : 0xFFF0);
+	    vm_pvm_host() ? 0xFFF2 : 0xFFF0);
 	T_OK(nvmm_assist_io(&vm.mach, &vm.vcpu[0]));
 	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RIP), 0xFFF2);
 	T_EQ(vm_run(&vm, 0), NVMM_VCPU_EXIT_HALTED);
@@ -139,7 +139,7 @@ TEST(io_out_long_mode)
 	/* What NVMM caches at an I/O exit needs no syscall. */
 	T_ASSERT(vm.mach.pages[0]->state_cached & NVMM_X64_STATE_GPRS);
 	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RIP),
-	    PAYLOAD_GPA + (vm_emulated_host() ? 4 : 2));
+	    PAYLOAD_GPA + (vm_pvm_host() ? 4 : 2));
 	T_OK(nvmm_assist_io(&vm.mach, &vm.vcpu[0]));
 	T_EQ(io_out_value, 0x42);
 	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RIP), PAYLOAD_GPA + 4);
@@ -224,7 +224,7 @@ TEST(io_out_at_instruction)
 		{ 0x7E, 1, 19, 2, 0x88 },
 	};
 	const struct nvmm_vcpu_exit *exit;
-	bool pvm = vm_emulated_host();
+	bool pvm = vm_pvm_host();
 	struct vm vm;
 
 	vm_create(&vm);
@@ -769,7 +769,7 @@ TEST(interrupt_window_and_injection)
  */
 TEST(int_window_after_sti_shadow)
 {
-	bool pvm = vm_emulated_host();
+	bool pvm = vm_pvm_host();
 	struct nvmm_vcpu_exit *exit;
 	struct nvmm_x64_state *st;
 	uint64_t rip, reason;
@@ -890,7 +890,7 @@ TEST(nmi_window_at_iret)
 	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_R12), 1);
 	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_R14), 0);
 
-	if (vm_emulated_host()) {
+	if (vm_pvm_host()) {
 		uint64_t reason = vm_run(&vm, 0);
 
 		if (reason == NVMM_VCPU_EXIT_IO) {
@@ -1163,7 +1163,7 @@ TEST(tpr_changed_exit)
 	vm_load(&vm, PAYLOAD(p64_tpr));
 	vm_mode(&vm, 0, VM_LONG64);
 	T_OK(nvmm_vcpu_configure(&vm.mach, &vm.vcpu[0], NVMM_VCPU_CONF_TPR, &tpr));
-	if (vm_emulated_host()) {
+	if (vm_pvm_host()) {
 		tpr_changed_pvm(&vm);
 		vm_destroy(&vm);
 		return;
@@ -1353,7 +1353,7 @@ paging_run(struct vm *vm, uint64_t cr4, uint64_t efer, uint64_t large_gva,
 		gva_is(vm, large_gva, large_gpa, PROT_RWX);
 		gva_unmapped(vm, 0x40007000);
 		gva_unmapped(vm, 0xC0000000);
-		if (pass == 1 || vm_emulated_host())
+		if (pass == 1 || vm_pvm_host())
 			break;	/* KVM's emulator (PVM) triple-faults such guests */
 		vm_expect_io(vm, 0, 0x61);
 		T_EQ(get(vm, 0x123ABC, 4), 0xA1B2C3D4);
@@ -1395,7 +1395,7 @@ TEST(paging32_guest_and_gva_to_gpa)
 	put(&vm, pd + 0x200 * 4, 0 | PTE_P | PTE_W | PTE_PS, 4);
 	paging_run(&vm, CR4_PSE, 0, 0x80345678, 0x345678,
 	    NVMM_PROT_READ | NVMM_PROT_EXEC | NVMM_PROT_USER);
-	if (!vm_emulated_host()) {
+	if (!vm_pvm_host()) {
 		/* The guest's own walks set accessed and dirty. */
 		T_EQ(get(&vm, pt1 + 5 * 4, 4) & (PTE_A | PTE_D), PTE_A | PTE_D);
 		T_EQ(get(&vm, pt1 + 6 * 4, 4) & (PTE_A | PTE_D), PTE_A);
@@ -1433,7 +1433,7 @@ TEST(paging_pae_guest_and_gva_to_gpa)
 	put(&vm, pd2 + 1 * 8, 0x200000 | PTE_P | PTE_W | PTE_PS, 8);
 	paging_run(&vm, CR4_PAE, EFER_NXE, 0x80245678, 0x245678,
 	    NVMM_PROT_READ | NVMM_PROT_USER);
-	if (!vm_emulated_host()) {
+	if (!vm_pvm_host()) {
 		T_EQ(get(&vm, pt1 + 5 * 8, 8) & (PTE_A | PTE_D), PTE_A | PTE_D);
 		T_EQ(get(&vm, pt1 + 6 * 8, 8) & (PTE_A | PTE_D), PTE_A);
 		T_EQ(get(&vm, pd2 + 8, 8) & (PTE_A | PTE_D), PTE_A | PTE_D);
@@ -1496,7 +1496,7 @@ TEST(tsc_setstate_reaches_rdtsc)
 static bool
 pvm_gave_up(struct vm *vm, uint64_t reason)
 {
-	if (!vm_emulated_host() || reason != NVMM_VCPU_EXIT_INVALID)
+	if (!vm_pvm_host() || reason != NVMM_VCPU_EXIT_INVALID)
 		return false;
 	T_EQ(vm->vcpu[0].exit->u.inv.hwcode, 1ULL << 32 | 17);
 	return true;

@@ -180,7 +180,7 @@ vm_set_gpr(struct vm *vm, unsigned id, int gpr, uint64_t val)
 }
 
 bool
-vm_emulated_host(void)
+vm_pvm_host(void)
 {
 	return access("/sys/module/kvm_pvm", F_OK) == 0;
 }

@@ -56,7 +56,7 @@ void vm_set_gate(struct vm *vm, uint8_t vector, uint64_t handler);
  * there an OUT or an MMIO write is executed before its exit is reported,
  * so RIP is already past it.
  */
-bool vm_emulated_host(void);
+bool vm_pvm_host(void);
 
 uint64_t vm_gpr(struct vm *vm, unsigned id, int gpr);
 void vm_set_gpr(struct vm *vm, unsigned id, int gpr, uint64_t val);
