@@ -16,7 +16,7 @@ SBINDIR    ?= $(PREFIX)/sbin
 MANDIR     ?= $(PREFIX)/share/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 
-VERSION    := 0.1.0
+VERSION    := 0.2.0
 SOVERSION  := 0
 
 # B is the build folder; SAN=1 selects the sanitizer build.

@@ -6,7 +6,7 @@
 INSTALL ?= install
 
 HEADERS  := $(wildcard include/*.h include/dev/nvmm/*.h include/dev/nvmm/x86/*.h)
-MANPAGES := $(wildcard man/libnvmm.3 man/nvmmctl.8 man/nvmm-run.1)
+MANPAGES := $(wildcard man/libnvmm.3 man/nvmm_ext.3 man/nvmmctl.8 man/nvmm-run.1)
 
 # Each installed file as SOURCE:DESTINATION:MODE, DESTINATION without DESTDIR.
 INSTALL_FILES := \

@@ -54,7 +54,10 @@ $(B)/tests/test_header: $(B)/tests/test_header.o $(T_HARNESS)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^
 	$(Q)$(CC) -std=c99 -pedantic -Wall -Wextra -Werror -Wno-pedantic -Iinclude \
 		-fsyntax-only -include nvmm.h -x c /dev/null
-	$(Q)if command -v g++ >/dev/null; then g++ -std=c++11 -Wall -Wextra \
-		-Werror -Iinclude -fsyntax-only -include nvmm.h -x c++ /dev/null; fi
+	$(Q)$(CC) -std=c11 -pedantic -Wall -Wextra -Werror -Wno-pedantic -Iinclude \
+		-fsyntax-only -include nvmm_ext.h -x c /dev/null
+	$(Q)if command -v g++ >/dev/null; then for h in nvmm.h nvmm_ext.h; do \
+		g++ -std=c++11 -Wall -Wextra -Werror -Iinclude -fsyntax-only \
+		-include $$h -x c++ /dev/null || exit 1; done; fi
 
 TESTS += $(B)/tests/test_header

@@ -20,10 +20,10 @@ make_in_tree() {
 t_check install make_in_tree install
 
 installed_files() {
-	for f in include/nvmm.h include/dev/nvmm/nvmm.h \
+	for f in include/nvmm.h include/nvmm_ext.h include/dev/nvmm/nvmm.h \
 	    include/dev/nvmm/nvmm_ioctl.h include/dev/nvmm/x86/nvmm_x86.h \
 	    lib/libnvmm.a lib/pkgconfig/nvmm.pc sbin/nvmmctl \
-	    $(cd man 2>/dev/null && for m in libnvmm.3 nvmmctl.8 nvmm-run.1; do
+	    $(cd man 2>/dev/null && for m in libnvmm.3 nvmm_ext.3 nvmmctl.8 nvmm-run.1; do
 	        [ -f "$m" ] && echo "share/man/man${m##*.}/$m"; done); do
 		[ -f "$stage$prefix/$f" ] || { echo "  missing $f"; return 1; }
 	done
