@@ -21,6 +21,9 @@ guest_shell_clean() {
 	rm -rf "$gs_dir"
 }
 trap guest_shell_clean EXIT
+# A VMM that ended leaves the console's fifo without a reader: a write to it
+# must fail rather than kill the caller.
+trap '' PIPE
 
 # now: seconds since the epoch, to the millisecond.
 gs_now() { date +%s.%N | cut -c1-14; }
@@ -64,11 +67,12 @@ guest_shell() {
 	if gs_await gs_prompts 1; then
 		gs_prompt=$(echo "$(gs_now) $t0" | awk '{ printf "%.1f", $1 - $2 }')
 		echo "grep -c ^processor /proc/cpuinfo" >&3
-		gs_await gs_prompts 2
-		gs_answer=$(gs_console |
-		    sed -n '\|^/ # grep -c ^processor /proc/cpuinfo$|{n;p;q;}')
-		echo poweroff >&3
-		gs_await gs_ended
+		if gs_await gs_prompts 2; then
+			gs_answer=$(gs_console |
+			    sed -n '\|^/ # grep -c ^processor /proc/cpuinfo$|{n;p;q;}')
+			echo poweroff >&3
+			gs_await gs_ended
+		fi
 	fi
 	exec 3>&-
 	wait "$gs_pid"

@@ -761,6 +761,84 @@ TEST(interrupt_window_and_injection)
 	vm_destroy(&vm);
 }
 
+PAYLOAD_DECL(p16_intr_count);
+
+/*
+ * After the handler of p16_intr_count's interrupt returns, the interrupt
+ * window armed for the undelivered event (see the next test) opens: at the
+ * IRET, or on PVM, whose emulator opens windows late, after OUT 0x45.
+ */
+static void
+int_ready_after_iret(struct vm *vm)
+{
+	uint64_t reason = vm_run(vm, 0);
+
+	if (vm_pvm_host() && reason == NVMM_VCPU_EXIT_IO) {
+		T_EQ(vm->vcpu[0].exit->u.io.port, 0x45);
+		T_OK(nvmm_assist_io(&vm->mach, &vm->vcpu[0]));
+		reason = vm_run(vm, 0);
+	}
+	T_EQ(reason, NVMM_VCPU_EXIT_INT_READY);
+	T_EQ(vm->vcpu[0].exit->exitstate.int_window_exiting, 0);
+	T_ASSERT(vm->vcpu[0].exit->exitstate.rflags & 0x200);
+}
+
+/*
+ * QEMU's run loop: inject, get stopped before the guest took the event
+ * (a kick for another interrupt), then decide from the exit state alone
+ * whether it may inject the next. The stop must report the window armed,
+ * or the second injection replaces the first and the first vector stays
+ * in service in QEMU's APIC forever (Linux then hears its serial port no
+ * more). The guest takes both, in order.
+ */
+TEST(undelivered_event_arms_window)
+{
+	struct nvmm_vcpu *vcpu;
+	struct vm vm;
+
+	vm_create(&vm);
+	vcpu = &vm.vcpu[0];
+	set_callbacks(&vm, 0);
+	vm_load(&vm, PAYLOAD(p16_intr_count));
+	vm_mode(&vm, 0, VM_REAL);
+	/* Real-mode vectors 0x30 and 0x31: both at 0x1000:0x0020. */
+	memcpy(vm.ram + 0x30 * 4, "\x20\x00\x00\x10\x20\x00\x00\x10", 8);
+	T_EQ(vm_run(&vm, 0), NVMM_VCPU_EXIT_HALTED);
+	T_EQ(vcpu->exit->exitstate.int_window_exiting, 0);
+
+	vcpu->event->type = NVMM_VCPU_EVENT_INTR;
+	vcpu->event->vector = 0x30;
+	T_OK(nvmm_vcpu_inject(&vm.mach, vcpu));
+	T_OK(nvmm_vcpu_stop(vcpu));
+	T_OK(nvmm_vcpu_run(&vm.mach, vcpu));
+	T_EQ(vcpu->exit->reason, NVMM_VCPU_EXIT_STOPPED);
+	T_EQ(vcpu->exit->exitstate.evt_pending, 1);
+	T_EQ(vcpu->exit->exitstate.int_window_exiting, 1);
+	T_ASSERT(vcpu->exit->exitstate.rflags & 0x200);
+	T_OK(nvmm_vcpu_getstate(&vm.mach, vcpu, NVMM_X64_STATE_INTR));
+	T_EQ(vcpu->state->intr.int_window_exiting, 1);
+	T_EQ(vcpu->state->intr.evt_pending, 1);
+
+	/* The first handler runs; the window opens at its IRET. */
+	vm_expect_io(&vm, 0, 0x46);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RBP), 1);
+	int_ready_after_iret(&vm);
+	T_EQ(vcpu->exit->exitstate.evt_pending, 0);
+	/* Now the second, into the same handler. */
+	vcpu->event->type = NVMM_VCPU_EVENT_INTR;
+	vcpu->event->vector = 0x31;
+	T_OK(nvmm_vcpu_inject(&vm.mach, vcpu));
+	vm_expect_io(&vm, 0, 0x46);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RBP), 2);
+	/* No event left: no window either. */
+	if (!vm_pvm_host()) {
+		vm_expect_io(&vm, 0, 0x45);
+		T_EQ(vm_run(&vm, 0), NVMM_VCPU_EXIT_HALTED);
+		T_EQ(vcpu->exit->exitstate.int_window_exiting, 0);
+	}
+	vm_destroy(&vm);
+}
+
 /*
  * The interrupt window opens right after STI's shadow: with IF clear the
  * window is asked for, and INT_READY comes after the one instruction that
@@ -1210,8 +1288,6 @@ TEST(tpr_changed_exit)
 	vm_destroy(&vm);
 }
 
-PAYLOAD_DECL(p16_intr_count);
-
 /*
  * An interrupt injected once in real mode, and taken: later commits of
  * SEGS, CRS, MSRS (EFER is in KVM's sregs) or everything must not bring it
@@ -1248,6 +1324,7 @@ TEST(no_reinjection_after_sregs_commit)
 	T_EQ(vcpu->exit->exitstate.evt_pending, 1);
 	vm_expect_io(&vm, 0, 0x46);
 	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RBP), 1);
+	int_ready_after_iret(&vm);
 	vm_expect_io(&vm, 0, 0x45);
 	T_EQ(vm_run(&vm, 0), NVMM_VCPU_EXIT_HALTED);
 

@@ -25,15 +25,8 @@ fi
 append="console=ttyS0 quiet"
 [ "${WITH_KVM_HOST:-}" = emulated ] && append="$append noxsave"
 
-# tools/qemu-nvmm lists the QEMU defects it found in the source beside it.
-bugs=$(cat "$(dirname "$qemu")/known-bugs" 2>/dev/null)
-
 boot() {
 	machine=$1 cpus=$2 name=qemu_nvmm_$1_$2cpu gs_name=qemu_nvmm_$1_$2cpu
-	if [ "$cpus" -gt 1 ] && echo "$bugs" | grep -qx sipi; then
-		t_skip "${name}" "QEMU's own defect: its NVMM accelerator never clears CPU_INTERRUPT_SIPI (7.2.22), an AP livelocks in SeaBIOS; see tools/qemu-nvmm"
-		return
-	fi
 	guest_shell "$limit" "$qemu" -accel nvmm -machine "$machine" -smp "$cpus" \
 	    -m 256M -nodefaults -display none -serial stdio -no-reboot \
 	    -L /usr/share/qemu -L /usr/share/seabios \

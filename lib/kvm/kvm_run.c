@@ -324,12 +324,23 @@ kvm_vcpu_kick(struct vcpu *v)
 
 /* ---- Run ----------------------------------------------------------------- */
 
+/*
+ * An event injected but not yet delivered (the run stopped before the guest
+ * took it, or an exit cut its delivery short) is reported with the
+ * interrupt window armed. VMMs decide to inject from the exit state, QEMU
+ * without looking at evt_pending: a second injection would replace the
+ * first, whose vector the VMM's APIC then keeps in service forever. With
+ * the window armed they wait for INT_READY, which comes once the first
+ * event is delivered and the guest can take the next.
+ */
 static void
 fill_exitstate(struct vcpu *v, struct nvmm_vcpu_exit *exit)
 {
 	const struct kvm_run *run = v->kvm.run;
 	const struct kvm_vcpu_events *e = &run->s.regs.events;
 
+	if (e->interrupt.injected || e->exception.injected || e->nmi.injected)
+		v->kvm.int_window = true;
 	exit->exitstate.rflags = run->s.regs.regs.rflags;
 	exit->exitstate.cr8 = run->cr8;
 	exit->exitstate.int_shadow = e->interrupt.shadow != 0;
