@@ -75,6 +75,12 @@ struct qemu {
 	char *argv[2][20];
 	double secs[2][BENCH_REPS];
 };
+/*
+ * stats.c: ns of CPU time the statistics add to one nvmm_vcpu_run, and
+ * whether they read the coarse clock (no vDSO reading of the fine one).
+ */
+double stats_cost_ns(bool *coarse);
+
 void qemu_open(struct qemu *q, const char *dir);
 void qemu_round(struct qemu *q, int rep);
 void qemu_close(struct qemu *q);

@@ -430,6 +430,8 @@ struct results {
 	struct pair state[NGROUPS][3];
 	double max_cached;	/* the slowest cached getstate, comm page on */
 	struct life raw, lib;
+	double stats_ns;	/* the statistics' cost per run */
+	bool stats_coarse;	/* ... reading CLOCK_MONOTONIC_COARSE */
 };
 
 static void
@@ -442,6 +444,8 @@ measure(struct results *r)
 	progress("life cycle");
 	life_figs("kvm-life", &r->raw);
 	life_figs("nvmm-life", &r->lib);
+	progress("statistics");
+	r->stats_ns = stats_cost_ns(&r->stats_coarse);
 }
 
 /* ---- The table ---------------------------------------------------------- */
@@ -791,6 +795,20 @@ target_rows(const struct results *r)
 }
 
 static void
+stats_row(const struct results *r)
+{
+	struct pair p = { { r->stats_ns / 1e3, NAN }, { NAN, NAN } };
+	char note[96];
+
+	snprintf(note, sizeof(note), "%s%% of an assisted I/O exit",
+	    num(100 * p.on.us / r->ex[E_IO].on.us, 2));
+	fig_row(r->stats_coarse ? "two CLOCK_MONOTONIC_COARSE reads "
+	    "(no vDSO for this clocksource) + counters" :
+	    "two CLOCK_MONOTONIC reads (vDSO) + counters", &p, false,
+	    ratio(p.on.us, r->ex[E_RAW].on.us), note, 4);
+}
+
+static void
 print_table(const struct results *r)
 {
 	header();
@@ -816,6 +834,8 @@ print_table(const struct results *r)
 	    "libnvmm: nvmm_init (once per process)",
 	    "libnvmm: machine, memory, VCPU, run to the first exit",
 	    "libnvmm: nvmm_machine_destroy" }, &r->lib, &r->raw);
+	section("7. Always-on statistics (nvmm_ext(3)), per nvmm_vcpu_run");
+	stats_row(r);
 	section("Targets");
 	target_rows(r);
 	printf("\n%d of %d targets met.\n", targets_met, targets);

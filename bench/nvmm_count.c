@@ -8,34 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include <nvmm.h>
+#include <nvmm_ext.h>
 
 static int (*real_run)(struct nvmm_machine *, struct nvmm_vcpu *);
-static unsigned long runs, errors, by_reason[16];
-static const char *const names[16] = {
-	"none", "memory", "io", "shutdown", "int_ready", "nmi_ready", "halted",
-	"tpr_changed", "rdmsr", "wrmsr", "monitor", "mwait", "cpuid",
-	"stopped", "invalid", "other",
-};
-
-static int reason_index(uint64_t r)
-{
-	if (r <= NVMM_VCPU_EXIT_IO)
-		return (int)r;
-	if (r >= NVMM_VCPU_EXIT_SHUTDOWN && r <= NVMM_VCPU_EXIT_TPR_CHANGED)
-		return (int)(r - NVMM_VCPU_EXIT_SHUTDOWN) + 3;
-	if (r >= NVMM_VCPU_EXIT_RDMSR && r <= NVMM_VCPU_EXIT_CPUID)
-		return (int)(r - NVMM_VCPU_EXIT_RDMSR) + 8;
-	if (r == NVMM_VCPU_EXIT_STOPPED)
-		return 13;
-	if (r == NVMM_VCPU_EXIT_INVALID)
-		return 14;
-	return 15;
-}
+static unsigned long runs, errors, other, by_reason[NVMMX_STAT_NEXITS];
 
 int nvmm_vcpu_run(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu)
 {
-	int ret;
+	int ret, i;
 
 	if (real_run == NULL)
 		*(void **)&real_run = dlsym(RTLD_NEXT, "nvmm_vcpu_run");
@@ -43,9 +23,10 @@ int nvmm_vcpu_run(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu)
 	__atomic_fetch_add(&runs, 1, __ATOMIC_RELAXED);
 	if (ret == -1)
 		__atomic_fetch_add(&errors, 1, __ATOMIC_RELAXED);
+	else if ((i = nvmmx_stat_index(vcpu->exit->reason)) >= 0)
+		__atomic_fetch_add(&by_reason[i], 1, __ATOMIC_RELAXED);
 	else
-		__atomic_fetch_add(&by_reason[reason_index(vcpu->exit->reason)],
-		    1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&other, 1, __ATOMIC_RELAXED);
 	return ret;
 }
 
@@ -57,9 +38,11 @@ __attribute__((destructor)) static void nvmm_count_report(void)
 
 	if (path == NULL || (f = fopen(path, "w")) == NULL)
 		return;
-	for (i = 0; i < 16; i++)
+	for (i = 0; i < NVMMX_STAT_NEXITS; i++)
 		if (by_reason[i] != 0)
-			fprintf(f, "%s %lu\n", names[i], by_reason[i]);
+			fprintf(f, "%s %lu\n", nvmmx_stat_name(i), by_reason[i]);
+	if (other != 0)
+		fprintf(f, "other %lu\n", other);
 	fprintf(f, "runs %lu\nerrors %lu\n", runs, errors);
 	fclose(f);
 }

@@ -49,8 +49,9 @@ guest_shell $((limit * 3)) strace -ff -qq -o "$st/t" \
 echo
 echo "Under strace: ${gs_prompt:-no} s to the prompt, exit $gs_status."
 exits=$(awk '$1 == "runs" { print $2 }' "$st/exits" 2>/dev/null)
-# The VCPU thread is the one that calls KVM_RUN.
-vt=$(grep -l 'KVM_RUN' "$st"/t.* 2>/dev/null | head -n 1)
+# The VCPU thread is the one that calls KVM_RUN most (libnvmm's first
+# nvmm_init runs a probe guest on the main thread).
+vt=$(grep -c 'KVM_RUN' "$st"/t.* 2>/dev/null | sort -t: -k2 -n | tail -n 1 | cut -d: -f1)
 if [ -z "$exits" ] || [ -z "$vt" ]; then
 	echo "No counts: exits '${exits}', VCPU thread '${vt}'."
 	exit 1

@@ -12,13 +12,6 @@
 #include <string.h>
 #include <sys/mman.h>
 
-static bool
-range_ok(uint64_t start, uint64_t size)
-{
-	return size != 0 && start + size > start &&
-	    ((start | size) & NVMM_PAGE_MASK) == 0;
-}
-
 uint64_t
 mem_hva_total(const struct mach *m)
 {
@@ -30,8 +23,8 @@ mem_hva_total(const struct mach *m)
 }
 
 /* Index of the first area that ends above gpa. */
-static unsigned
-area_index(const struct mach *m, gpaddr_t gpa)
+unsigned
+mem_area_index(const struct mach *m, gpaddr_t gpa)
 {
 	unsigned lo = 0, hi = m->nareas;
 
@@ -54,7 +47,7 @@ area_find(struct mach *m, gpaddr_t gpa)
 
 	if (i >= m->nareas || gpa < m->areas[i].gpa ||
 	    gpa - m->areas[i].gpa >= m->areas[i].size) {
-		i = area_index(m, gpa);
+		i = mem_area_index(m, gpa);
 		if (i >= m->nareas || m->areas[i].gpa > gpa)
 			return NULL;
 		__atomic_store_n(&m->area_hint, i, __ATOMIC_RELAXED);
@@ -83,9 +76,10 @@ mem_copy(struct mach *m, gpaddr_t gpa, bool write, void *buf, size_t len)
 		n = a->size - (gpa - a->gpa);
 		if (n > len)
 			n = len;
-		if (write)
+		if (write) {
 			memcpy(p, buf, n);
-		else
+			dirty_mark(a, gpa, n);
+		} else
 			memcpy(buf, p, n);
 	}
 	pthread_rwlock_unlock(&m->lock);
@@ -106,7 +100,7 @@ area_insert(struct mach *m, const struct area *a)
 		m->areas = n;
 		m->areas_cap = cap;
 	}
-	i = area_index(m, a->gpa);
+	i = mem_area_index(m, a->gpa);
 	memmove(&m->areas[i + 1], &m->areas[i],
 	    (m->nareas - i) * sizeof(*a));
 	m->areas[i] = *a;
@@ -125,6 +119,8 @@ area_remove(struct mach *m, unsigned i)
 void
 mem_destroy(struct mach *m)
 {
+	for (unsigned i = 0; i < m->nareas; i++)
+		dirty_free(m->areas[i].log);
 	free(m->areas);
 	m->areas = NULL;
 	m->nareas = m->areas_cap = 0;
@@ -246,7 +242,7 @@ nvmm_gpa_map(struct nvmm_machine *mach, uintptr_t hva, gpaddr_t gpa,
 		r = -EINVAL;
 		goto out;
 	}
-	i = area_index(m, gpa);
+	i = mem_area_index(m, gpa);
 	if (i < m->nareas && m->areas[i].gpa < gpa + size) {
 		r = -EINVAL;
 		goto out;
@@ -256,6 +252,7 @@ nvmm_gpa_map(struct nvmm_machine *mach, uintptr_t hva, gpaddr_t gpa,
 	a.size = size;
 	a.prot = prot_to_nvmm(prot);
 	a.slot = -1;
+	a.log = NULL;
 	r = kvm_slot_set(m, &a);
 	if (r == 0) {
 		r = area_insert(m, &a);
@@ -276,7 +273,7 @@ static int
 unmap_range(struct mach *m, uintptr_t hva, gpaddr_t gpa, size_t size)
 {
 	gpaddr_t end = gpa + size, cur = gpa;
-	unsigned first = area_index(m, gpa), i;
+	unsigned first = mem_area_index(m, gpa), i;
 
 	for (i = first; cur < end; i++) {
 		const struct area *a = &m->areas[i];
@@ -291,29 +288,40 @@ unmap_range(struct mach *m, uintptr_t hva, gpaddr_t gpa, size_t size)
 		struct area a = m->areas[first], left = a, right = a;
 		int r;
 
-		r = kvm_slot_clear(m, &a);
-		if (r < 0)
-			return r;
-		area_remove(m, first);
 		left.size = a.gpa < gpa ? gpa - a.gpa : 0;
 		right.gpa = a.gpa + a.size > end ? end : a.gpa + a.size;
 		right.hva = a.hva + (right.gpa - a.gpa);
 		right.size = a.gpa + a.size - right.gpa;
 		left.slot = right.slot = -1;
+		r = dirty_split(m, &a, &left, &right);
+		if (r == 0)
+			r = kvm_slot_clear(m, &a);
+		if (r < 0) {
+			dirty_free(left.log);
+			dirty_free(right.log);
+			return r;
+		}
+		dirty_free(a.log);
+		area_remove(m, first);
 		if (left.size != 0) {
 			r = kvm_slot_set(m, &left);
 			if (r == 0)
 				r = area_insert(m, &left);
-			if (r < 0)
+			if (r < 0) {
+				dirty_free(left.log);
+				dirty_free(right.log);
 				return r;
+			}
 			first++;
 		}
 		if (right.size != 0) {
 			r = kvm_slot_set(m, &right);
 			if (r == 0)
 				r = area_insert(m, &right);
-			if (r < 0)
+			if (r < 0) {
+				dirty_free(right.log);
 				return r;
+			}
 			first++;
 		}
 	}

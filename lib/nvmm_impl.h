@@ -8,6 +8,7 @@
 #define NVMM_IMPL_H
 
 #include <nvmm.h>
+#include <nvmm_ext.h>
 #include <pthread.h>
 
 #include "kvm/kvm.h"
@@ -37,6 +38,7 @@ struct area {
 	size_t size;
 	int prot;		/* NVMM_PROT_* */
 	int slot;		/* backend memory slot */
+	struct dirty_log *log;	/* dirty-page tracking, NULL when off */
 };
 
 struct vcpu;
@@ -68,6 +70,16 @@ struct cpuid_conf {
 	struct nvmm_vcpu_conf_cpuid conf;
 };
 
+/*
+ * A VCPU's statistics, written by the thread that runs it and read by any
+ * process (in the machine's registry file) under a sequence count.
+ */
+struct stats_slot {
+	uint64_t seq;		/* odd while the owner writes */
+	uint64_t present;	/* the VCPU exists */
+	struct nvmmx_vcpu_stats s;
+};
+
 struct vcpu {
 	struct mach *mach;
 	nvmm_cpuid_t id;
@@ -75,6 +87,10 @@ struct vcpu {
 	struct nvmm_vcpu_exit exit;
 	struct cpuid_conf cpuid[NVMM_CPUID_MAXOPS];
 	bool tpr_exit;
+	struct stats_slot *stats;	/* in the registry, else stats_local */
+	struct stats_slot stats_local;
+	uint64_t run_end;	/* when the last run returned (ns), 0 before */
+	clockid_t stats_clock;	/* ... by this clock */
 	struct kvm_vcpu kvm;
 };
 
@@ -118,12 +134,39 @@ bool assist_io_exit(struct vcpu *, struct nvmm_x86_exit_io *,
 size_t mem_copy(struct mach *, gpaddr_t, bool write, void *buf, size_t len);
 void mem_destroy(struct mach *);
 uint64_t mem_hva_total(const struct mach *);
+unsigned mem_area_index(const struct mach *, gpaddr_t);
+
+/* A non-empty page-aligned range that does not wrap. */
+static inline bool
+range_ok(uint64_t start, uint64_t size)
+{
+	return size != 0 && start + size > start &&
+	    ((start | size) & NVMM_PAGE_MASK) == 0;
+}
+
+/*
+ * dirty.c, for mem.c: what the library writes to guest RAM is dirty too;
+ * an area split by nvmm_gpa_unmap() hands its tracking to its parts.
+ */
+void dirty_mark(const struct area *, gpaddr_t, size_t);
+int dirty_split(struct mach *, struct area *, struct area *left,
+    struct area *right);
+void dirty_free(struct dirty_log *);
+
+/* stats.c */
+void stats_open(struct vcpu *);
+void stats_close(struct vcpu *);
+uint64_t stats_now(const struct vcpu *);
+void stats_run(struct vcpu *, uint64_t start, uint64_t reason);
+int stats_read(const struct stats_slot *, struct nvmmx_vcpu_stats *);
 
 /* registry.c: machines visible to nvmmctl(8) and nvmm_ctl() across processes. */
 int registry_claim(struct mach *);
 void registry_update(struct mach *);
 void registry_release(struct mach *);
 int registry_info(nvmm_machid_t, struct nvmm_ctl_mach_info *);
+struct stats_slot *registry_slot(struct mach *, nvmm_cpuid_t);
+int registry_stats(nvmm_machid_t, nvmm_cpuid_t, struct nvmmx_vcpu_stats *);
 
 /* Return helpers for the API boundary. */
 static inline int

@@ -4,7 +4,9 @@
  * claims a file "<rundir>/machine.<id>" (rundir: $LIBNVMM_RUNDIR or
  * /run/nvmm) created exclusively, mapped shared so that updates cost no
  * syscall, and write-locked for the life of the machine so that a file
- * whose owner died is recognised and reclaimed.
+ * whose owner died is recognised and reclaimed. After the entry's page
+ * come the VCPUs' statistics, one slot per possible VCPU (the file is
+ * sparse: untouched slots take no memory).
  */
 #include "nvmm_impl.h"
 
@@ -18,6 +20,8 @@
 #include <unistd.h>
 
 #define REG_MAGIC	0x4E564D4D	/* "NVMM" */
+#define REG_SIZE	(NVMM_PAGE_SIZE + ((NVMM_MAX_VCPUS * \
+	sizeof(struct stats_slot) + NVMM_PAGE_MASK) & ~NVMM_PAGE_MASK))
 
 struct registry_entry {
 	uint32_t magic;
@@ -73,14 +77,13 @@ claim_id(struct mach *m, unsigned id)
 		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
-	if (ftruncate(fd, NVMM_PAGE_SIZE) != 0 ||
+	if (ftruncate(fd, REG_SIZE) != 0 ||
 	    fcntl(fd, F_OFD_SETLK, &fl) != 0) {
 		unlink(path);
 		close(fd);
 		return -EIO;
 	}
-	e = mmap(NULL, NVMM_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-	    fd, 0);
+	e = mmap(NULL, REG_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (e == MAP_FAILED) {
 		unlink(path);
 		close(fd);
@@ -145,16 +148,30 @@ registry_release(struct mach *m)
 	entry_path(path, sizeof(path), m->id);
 	unlink(path);
 	fd = m->reg->fd;
-	munmap(m->reg, NVMM_PAGE_SIZE);
+	munmap(m->reg, REG_SIZE);
 	close(fd);
 	m->reg = NULL;
 }
 
-/* Another process's machine: root, or the same user, may look at it. */
-int
-registry_info(nvmm_machid_t id, struct nvmm_ctl_mach_info *info)
+static struct stats_slot *
+slots(const void *file)
 {
-	struct registry_entry e;
+	return (struct stats_slot *)((char *)file + NVMM_PAGE_SIZE);
+}
+
+struct stats_slot *
+registry_slot(struct mach *m, nvmm_cpuid_t id)
+{
+	return m->reg != NULL ? slots(m->reg) + id : NULL;
+}
+
+/*
+ * Another process's machine, its entry read into e: root, or the same
+ * user, may look at it. Returns the open file.
+ */
+static int
+entry_open(nvmm_machid_t id, struct registry_entry *e)
+{
 	struct stat st;
 	char path[4096];
 	ssize_t n;
@@ -166,18 +183,59 @@ registry_info(nvmm_machid_t id, struct nvmm_ctl_mach_info *info)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -ENOENT;
-	n = pread(fd, &e, sizeof(e), 0);
-	if (fstat(fd, &st) != 0 || n != (ssize_t)sizeof(e) ||
-	    e.magic != REG_MAGIC || e.machid != id) {
+	n = pread(fd, e, sizeof(*e), 0);
+	if (fstat(fd, &st) != 0 || n != (ssize_t)sizeof(*e) ||
+	    e->magic != REG_MAGIC || e->machid != id) {
 		close(fd);
 		return -ENOENT;
 	}
-	close(fd);
-	if (!nvmm_root && st.st_uid != geteuid())
+	if (!nvmm_root && st.st_uid != geteuid()) {
+		close(fd);
 		return -EPERM;
+	}
+	return fd;
+}
+
+int
+registry_info(nvmm_machid_t id, struct nvmm_ctl_mach_info *info)
+{
+	struct registry_entry e;
+	int fd;
+
+	fd = entry_open(id, &e);
+	if (fd < 0)
+		return fd;
+	close(fd);
 	info->nvcpus = e.nvcpus;
 	info->nram = e.nram;
 	info->pid = e.pid;
 	info->time = e.ctime;
 	return 0;
+}
+
+/* Mapped, not read: only loads from the slot itself avoid torn counters. */
+int
+registry_stats(nvmm_machid_t id, nvmm_cpuid_t cpuid,
+    struct nvmmx_vcpu_stats *stats)
+{
+	struct registry_entry e;
+	struct stat st;
+	void *p;
+	int fd, r;
+
+	fd = entry_open(id, &e);
+	if (fd < 0)
+		return fd;
+	/* A file shorter than the slots (another libnvmm's) would fault. */
+	if (fstat(fd, &st) != 0 || st.st_size < (off_t)REG_SIZE) {
+		close(fd);
+		return -ENOENT;
+	}
+	p = mmap(NULL, REG_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return -ENOENT;
+	r = stats_read(slots(p) + cpuid, stats);
+	munmap(p, REG_SIZE);
+	return r;
 }

@@ -96,6 +96,7 @@ vcpu_free(struct vcpu *v)
 	struct mach *m = v->mach;
 
 	kvm_vcpu_destroy(v);
+	stats_close(v);
 	m->vcpus[v->id] = NULL;
 	m->pages[v->id] = NULL;
 	m->nvcpus--;
@@ -142,11 +143,23 @@ nvmm_vcpu_create(struct nvmm_machine *mach, nvmm_cpuid_t cpuid,
 	v->comm->state_commit = NVMM_X64_STATE_ALL;
 
 	r = kvm_vcpu_create(v);
+	/*
+	 * With the comm page off, getstate reads KVM and setstate writes it at
+	 * once: the reset state must be there before either, not come over
+	 * what the VMM set at the first run.
+	 */
+	if (r == 0 && nvmm_cache_off) {
+		r = kvm_vcpu_commit(v, NVMM_X64_STATE_ALL);
+		v->comm->state_commit = 0;
+		if (r < 0)
+			kvm_vcpu_destroy(v);
+	}
 	if (r < 0) {
 		munmap(ca, NVMM_PAGE_SIZE);
 		free(v);
 		return nvmm_ret(r);
 	}
+	stats_open(v);
 	m->vcpus[cpuid] = v;
 	m->pages[cpuid] = v->comm;
 	m->nvcpus++;
@@ -346,6 +359,7 @@ nvmm_vcpu_run(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu)
 	struct nvmm_comm_page *comm;
 	struct mach *m;
 	struct vcpu *v;
+	uint64_t start;
 	int r;
 
 	r = vcpu_lookup(mach, vcpu, &m, &v);
@@ -354,6 +368,7 @@ nvmm_vcpu_run(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu)
 	if (vcpu->exit == NULL)
 		return nvmm_ret(-EFAULT);
 	comm = v->comm;
+	start = stats_now(v);
 
 	/* 1. Commit what setstate() marked; a failed event below keeps it. */
 	if (comm->state_commit != 0) {
@@ -376,7 +391,10 @@ nvmm_vcpu_run(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu)
 	}
 
 	/* 4. Enter the guest. */
-	return nvmm_ret(kvm_vcpu_run(v, vcpu->exit));
+	r = kvm_vcpu_run(v, vcpu->exit);
+	if (r == 0)
+		stats_run(v, start, vcpu->exit->reason);
+	return nvmm_ret(r);
 }
 
 NVMM_API int

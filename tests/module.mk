@@ -15,6 +15,22 @@ $(B)/tests/test_api: $(B)/tests/test_api.o $(T_VM) $(T_HARNESS) $(LIBNVMM_A)
 
 KVM_TESTS += $(B)/tests/test_api
 
+# nvmm_ext.h's full CPU state and debugging; ioctls counted through --wrap.
+$(B)/tests/test_xstate: $(B)/tests/test_xstate.o $(B)/tests/xstate_guest.o \
+		$(T_VM) $(T_HARNESS) $(LIBNVMM_A)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -Wl,--wrap=ioctl -o $@ $^ -lpthread
+
+KVM_TESTS += $(B)/tests/test_xstate
+
+# The extensions' dirty pages and statistics.
+$(B)/tests/test_dirty: $(B)/tests/test_dirty.o $(B)/tests/dirty_payloads.o \
+		$(T_VM) $(T_HARNESS) $(LIBNVMM_A)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ -lpthread
+
+KVM_TESTS += $(B)/tests/test_dirty
+
 # The workload tests/syscalls.sh counts with strace.
 $(B)/tests/syscount: $(B)/tests/syscount.o $(T_VM) $(T_CHECK) $(LIBNVMM_A)
 	@echo "  LD      $@"
@@ -43,6 +59,9 @@ $(B)/tests/guest_badinsn.elf: tests/guest_badinsn.S
 KVM_TESTS += tests/test_nvmm_run.sh
 check-fast: $(B)/tests/guest_badinsn.elf
 
+# nvmm-run's snapshots and restores: the built-in guest, then Linux.
+KVM_TESTS += tests/test_snapshot.sh
+
 # Debian's kernel on nvmm-run (fetched with apt-get download and cached
 # here: the emulated KVM host sees the cache read-only).
 KVM_TESTS += tests/test_linux.sh
@@ -61,3 +80,22 @@ $(B)/tests/test_header: $(B)/tests/test_header.o $(T_HARNESS)
 		-include $$h -x c++ /dev/null || exit 1; done; fi
 
 TESTS += $(B)/tests/test_header
+
+# nvmm-run --gdb: the remote protocol alone, with no VM.
+$(B)/tests/test_gdb.o: CPPFLAGS_tests += -Ivmm
+$(B)/tests/test_gdb: $(B)/tests/test_gdb.o $(B)/vmm/gdb.o $(T_HARNESS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^
+
+TESTS += $(B)/tests/test_gdb
+
+# nvmm-run --gdb with gdb, installed here: the emulated KVM host sees /
+# read-only.
+gdb-fetch:
+	$(Q)command -v gdb >/dev/null || apt-get install -y -qq gdb >/dev/null || \
+		{ apt-get update -qq && apt-get install -y -qq gdb >/dev/null; }
+
+KVM_TESTS += tests/test_gdb.sh
+check-fast: gdb-fetch
+
+.PHONY: gdb-fetch

@@ -1,6 +1,7 @@
 /* The i8042 keyboard controller with nothing attached. */
 #include "t.h"
 
+#include "hw_snap.h"
 #include "hw/i8042.h"
 #include "pc.h"
 
@@ -142,4 +143,26 @@ TEST(i8042_reset_pulse)
 	T_EQ(resets, 2);
 	i8042_data_io(&k, 0, &b, 1, false);
 	T_EQ(b, 0x00);				/* nothing was output yet */
+}
+
+TEST(i8042_snapshot_round_trip)
+{
+	struct i8042 a, b;
+
+	setup(&a);
+	command(&a, 0x60);
+	i8042_data_write(&a, 0, 1, 0x47);	/* keyboard interrupt on */
+	command(&a, 0xD2);			/* as if from the keyboard */
+	i8042_data_write(&a, 0, 1, 0x99);
+	T_EQ(kbd_level, 1);
+	command(&a, 0x60);			/* its data byte comes later */
+
+	setup(&b);
+	T_SNAP(i8042, &a, &b);
+	T_EQ(status(&b), status(&a));
+	T_EQ(data(&b), 0x99);
+	T_EQ(kbd_level, 0);
+	i8042_data_write(&b, 0, 1, 0x45);
+	command(&b, 0x20);
+	T_EQ(data(&b), 0x45);
 }

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 
+#include "hw_snap.h"
 #include "hw/ioapic.h"
 
 static struct apic_msg sent[8];
@@ -152,4 +153,43 @@ TEST(ioapic_bus_handler)
 	ioapic_io(&io, IOAPIC_WINDOW, &v, 4, false);
 	T_EQ(v, 0x00170011);
 	T_EQ(ioapic_read(&io, IOAPIC_WINDOW, 1), 0x11);
+}
+
+TEST(ioapic_snapshot_round_trip)
+{
+	struct ioapic a, b;
+
+	ioapic_init(&a, on_deliver, NULL);
+	reg_wr(&a, IOAPIC_REG_ID, 0x05000000);
+	route(&a, 9, IOAPIC_RTE_LEVEL | IOAPIC_RTE_LOGICAL | 0x41, 0x01000000);
+	route(&a, 4, 0x34, 0);
+	T_OK(ioapic_set_irq(&a, 9, 1));
+	T_EQ(nsent, 1);
+	ioapic_write(&a, IOAPIC_REGSEL, 4, IOAPIC_REG_RTE + 8);
+
+	ioapic_init(&b, on_deliver, NULL);
+	T_SNAP(ioapic, &a, &b);
+	T_EQ(ioapic_read(&b, IOAPIC_WINDOW, 4), 0x34);	/* the selection */
+	T_EQ(reg_rd(&b, IOAPIC_REG_ID), 0x05000000);
+	for (unsigned r = IOAPIC_REG_RTE; r < IOAPIC_REG_RTE + 48; r++)
+		T_EQ(reg_rd(&b, r), reg_rd(&a, r));
+	/* Remote IRR and the line's level came along: the EOI redelivers. */
+	ioapic_eoi(&b, 0x41);
+	T_EQ(nsent, 2);
+	T_EQ(sent[1].vector, 0x41);
+	T_OK(ioapic_set_irq(&b, 9, 0));
+	ioapic_eoi(&b, 0x41);
+	T_EQ(nsent, 2);
+	T_EQ(reg_rd(&b, IOAPIC_REG_RTE + 18), 0x8841);
+}
+
+TEST(ioapic_snapshot_bad_values)
+{
+	struct ioapic a, b;
+
+	ioapic_init(&a, on_deliver, NULL);
+	ioapic_init(&b, on_deliver, NULL);
+	/* Pin 24's level, a pin there isn't; then an ID of 16. */
+	T_SNAP_BAD(ioapic, &a, &b, 8 * PC_IOAPIC_PINS + 3, 0x01);
+	T_SNAP_BAD(ioapic, &a, &b, 8 * PC_IOAPIC_PINS + 5, 0x10);
 }

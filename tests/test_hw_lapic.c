@@ -2,6 +2,7 @@
 #include "t.h"
 #include "hw_clock.h"
 
+#include "hw_snap.h"
 #include "hw/lapic.h"
 
 static struct apic_msg ipis[8];
@@ -459,4 +460,54 @@ TEST(lapic_bus_handler)
 	T_EQ(v, 0x42);
 	lapic_io(&l, LAPIC_ID, &v, 4, false);
 	T_EQ(v, 0x09000000);
+}
+
+TEST(lapic_snapshot_round_trip)
+{
+	struct apic_msg nmi = { .delivery = APIC_DM_NMI, .dest = 1 };
+	struct lapic a, b;
+	uint8_t sipi;
+
+	now_ns = 1000;
+	setup(&a, 1);
+	wr(&a, LAPIC_TPR, 0x20);
+	wr(&a, LAPIC_TIMER_DCR, 0x3);			/* divide by 16 */
+	wr(&a, LAPIC_LVT_TIMER, LAPIC_LVT_PERIODIC | 0x50);
+	wr(&a, LAPIC_TIMER_ICR, 1000);			/* 16 us */
+	lapic_set_irq(&a, 0x40, false);
+	T_EQ(lapic_pending(&a), 0x40);
+	lapic_ack(&a, 0x40);				/* in service */
+	lapic_set_irq(&a, 0x61, true);			/* level, waiting */
+	lapic_deliver(&a, &nmi);
+	now_ns = 9000;
+
+	lapic_init(&b, 1, &fake_clock, on_ipi, on_eoi, NULL);
+	T_SNAP(lapic, &a, &b);
+	for (unsigned r = LAPIC_ID; r <= LAPIC_TIMER_DCR; r += 0x10)
+		T_EQ(rd(&b, r), rd(&a, r));
+	T_EQ(rd(&b, LAPIC_TIMER_CCR), 1000 - 8000 / 16);
+	T_EQ(lapic_next_deadline(&b), 1000 + 16000);
+	T_EQ(lapic_take_events(&b, &sipi), LAPIC_EV_NMI);
+	T_EQ(lapic_pending(&b), 0x61);
+	lapic_ack(&b, 0x61);
+	neois = 0;
+	wr(&b, LAPIC_EOI, 0);				/* 0x61, level */
+	T_EQ(neois, 1);
+	T_EQ(eoi_vector, 0x61);
+	wr(&b, LAPIC_EOI, 0);				/* 0x40, edge */
+	T_EQ(neois, 1);
+	T_ASSERT(lapic_advance(&b, 1000 + 16000));
+	T_EQ(lapic_pending(&b), 0x50);
+	T_EQ(lapic_next_deadline(&b), 1000 + 32000);
+}
+
+TEST(lapic_snapshot_bad_values)
+{
+	struct lapic a, b;
+
+	setup(&a, 0);
+	setup(&b, 0);
+	T_SNAP_BAD(lapic, &a, &b, 44, 3);	/* a divisor of 3 */
+	T_SNAP_BAD(lapic, &a, &b, 44, 0);	/* and of 0 */
+	T_SNAP_BAD(lapic, &a, &b, 48, 0x08);	/* an unknown event */
 }

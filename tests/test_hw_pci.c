@@ -1,6 +1,7 @@
 /* PCI configuration mechanism #1 and the host bridge. */
 #include "t.h"
 
+#include "hw_snap.h"
 #include "hw/pci.h"
 
 static uint32_t
@@ -92,4 +93,19 @@ TEST(pci_address_register)
 	T_EQ(v, 0x0600);
 	pci_addr_io(&pci, 0, &v, 4, false);
 	T_EQ(v, 0x80000008);
+}
+
+TEST(pci_snapshot_round_trip)
+{
+	struct pci_host a, b;
+
+	pci_host_init(&a);
+	pci_addr_write(&a, 0, 4, cfg_addr(0, 0, 0, PCI_LATENCY & ~3u));
+	pci_data_write(&a, PCI_LATENCY & 3, 1, 0x40);
+
+	pci_host_init(&b);
+	T_SNAP(pci_host, &a, &b);
+	T_EQ(pci_addr_read(&b, 0, 4), cfg_addr(0, 0, 0, PCI_LATENCY & ~3u));
+	T_EQ(pci_data_read(&b, PCI_LATENCY & 3, 1), 0x40);
+	T_EQ(cfg_read(&b, cfg_addr(0, 0, 0, 0x00), 4), 0x12378086);
 }

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 
+#include "hw_snap.h"
 #include "hw/pic.h"
 #include "pc.h"
 
@@ -333,4 +334,44 @@ TEST(pic_bus_handlers)
 	T_EQ(b, 0x08);
 	/* A word at the data port: the second byte is off the chip. */
 	T_EQ(pic_read(&pic, PIC_SLAVE, 1, 2), 0xFF5A);
+}
+
+TEST(pic_snapshot_round_trip)
+{
+	struct pic a, b;
+
+	linux_init(&a);
+	out(&a, PIC_MASTER, 1, 0x08);		/* mask line 3 */
+	pulse(&a, 4);
+	T_EQ(pic_ack(&a), 0x34);		/* line 4 in service */
+	pulse(&a, 3);				/* masked: waits in IRR */
+	pulse(&a, 9);				/* the slave's line 1 */
+	T_EQ(int_level, 1);
+
+	pic_init(&b, on_int, NULL);
+	T_SNAP(pic, &a, &b);
+	T_EQ(in(&b, PIC_MASTER, 1), 0x08);
+	T_EQ(isr(&b, PIC_MASTER), 0x10);
+	T_EQ(in(&b, PIC_MASTER, 0), in(&a, PIC_MASTER, 0));	/* IRR */
+	T_EQ(in(&b, PIC_SLAVE, 0), 0x02);
+	T_ASSERT(pic_has_interrupt(&b));
+	T_EQ(pic_ack(&b), 0x39);		/* the slave, above line 4 */
+	T_EQ(pic_ack(&a), 0x39);
+	out(&b, PIC_SLAVE, 0, 0x20);		/* EOI */
+	out(&b, PIC_MASTER, 0, 0x20);
+	out(&b, PIC_MASTER, 0, 0x20);
+	out(&b, PIC_MASTER, 1, 0x00);		/* line 3 unmasked */
+	T_EQ(pic_ack(&b), 0x33);
+	T_EQ(isr(&b, PIC_MASTER), 0x08);
+}
+
+TEST(pic_snapshot_bad_values)
+{
+	struct pic a, b;
+
+	linux_init(&a);
+	pic_init(&b, on_int, NULL);
+	T_SNAP_BAD(pic, &a, &b, 6, 8);		/* the master's prio */
+	T_SNAP_BAD(pic, &a, &b, 7, 1);		/* no ICW1 step */
+	T_SNAP_BAD(pic, &a, &b, 5, 0x31);	/* base not on 8 */
 }

@@ -2,6 +2,7 @@
 #include "t.h"
 #include "hw_clock.h"
 
+#include "hw_snap.h"
 #include "hw/pit.h"
 #include "pc.h"
 
@@ -339,4 +340,44 @@ TEST(pit_port61_bits)
 	now_ns = 2 * 15085;
 	pit_port61_io(&pit, 0, &b, 1, false);
 	T_EQ(b, 0x0F);
+}
+
+TEST(pit_snapshot_round_trip)
+{
+	struct pit a, b;
+
+	setup(&a);
+	at_tick(1000);
+	program(&a, 0, 0x04, 1193);
+	program(&a, 2, 0x00, 5000);	/* mode 0 on channel 2 */
+	pit_port61_write(&a, 0, 1, PIT_PORT61_GATE2);
+	at_tick(2500);
+	pit_advance(&a, now_ns);
+	T_EQ(irq_pulses, 1);
+	outb(&a, 3, 0x00);		/* latch channel 0: 1193 - 1500 % 1193 */
+
+	setup(&b);
+	T_SNAP(pit, &a, &b);
+	T_EQ(read_word(&b, 0), 886);
+	T_EQ(pit_next_deadline(&b), hw_ticks_to_ns(3386, PIT_HZ));
+	T_EQ(pit_next_deadline(&b), pit_next_deadline(&a));
+	at_tick(3000);
+	T_EQ(read_word(&b, 2), read_word(&a, 2));
+	T_EQ(pit_port61_read(&b, 0, 1), pit_port61_read(&a, 0, 1));
+	pit_advance(&b, hw_ticks_to_ns(3386, PIT_HZ) - 1);
+	T_EQ(irq_pulses, 1);
+	pit_advance(&b, hw_ticks_to_ns(3386, PIT_HZ));
+	T_EQ(irq_pulses, 2);
+	T_EQ(pit_next_deadline(&b), hw_ticks_to_ns(3386 + 1193, PIT_HZ));
+}
+
+TEST(pit_snapshot_bad_values)
+{
+	struct pit a, b;
+
+	setup(&a);
+	setup(&b);
+	T_SNAP_BAD(pit, &a, &b, 2, 0x02);	/* a count above 65536 */
+	T_SNAP_BAD(pit, &a, &b, 31, 6);		/* mode 6 */
+	T_SNAP_BAD(pit, &a, &b, 32, 4);		/* access 4 */
 }

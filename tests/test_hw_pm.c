@@ -2,6 +2,7 @@
 #include "t.h"
 #include "hw_clock.h"
 
+#include "hw_snap.h"
 #include "hw/pm.h"
 
 static int sci_level, sci_line = -1, poweroffs, resets;
@@ -105,4 +106,23 @@ TEST(pm_power_button_sci)
 	T_EQ(sci_level, 0);
 	pm_write(&pm, PM_CNT, 2, PM_CNT_SCI_EN);
 	T_EQ(sci_level, 1);
+}
+
+TEST(pm_snapshot_round_trip)
+{
+	struct pm a, b;
+
+	setup(&a);
+	pm_write(&a, PM_EN, 2, PM_EN_PWRBTN);
+	pm_power_button(&a);
+	T_EQ(sci_level, 1);
+
+	setup(&b);
+	T_SNAP(pm, &a, &b);
+	T_EQ(pm_read(&b, PM_STS, 4), pm_read(&a, PM_STS, 4));
+	T_EQ(pm_read(&b, PM_CNT, 2), PM_CNT_SCI_EN);
+	now_ns = 1000000000;
+	T_EQ(pm_read(&b, PM_TMR, 4), pm_read(&a, PM_TMR, 4));
+	pm_write(&b, PM_STS, 2, PM_STS_PWRBTN);	/* write 1 to clear */
+	T_EQ(sci_level, 0);
 }

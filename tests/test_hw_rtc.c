@@ -2,6 +2,7 @@
 #include "t.h"
 #include "hw_clock.h"
 
+#include "hw_snap.h"
 #include "hw/rtc.h"
 #include "pc.h"
 
@@ -244,4 +245,42 @@ TEST(rtc_memory_sizes)
 	T_EQ(cmos(&rtc, 0x18), 0x7C);
 	T_EQ(cmos(&rtc, 0x34), 0x00);		/* 16 MiB = 0x100 */
 	T_EQ(cmos(&rtc, 0x35), 0x01);
+}
+
+TEST(rtc_snapshot_round_trip)
+{
+	struct rtc a, b;
+
+	setup(&a);
+	cmos_set(&a, 0x40, 0x77);			/* CMOS RAM */
+	cmos_set(&a, RTC_REG_B, RTC_B_24H | RTC_B_PIE);	/* 1024 Hz, from A */
+	now_ns = BOOT_NS + 61 * HW_NS_PER_SEC + 1000;
+	rtc_advance(&a, now_ns);
+	T_EQ(irq_level, 1);
+	rtc_write(&a, 0, 1, RTC_MINUTES);
+
+	/* A fresh RTC set to another time takes the snapshot's. */
+	rtc_init(&b, &fake_clock, T0 + 86400, on_irq, PC_IRQ_RTC, NULL);
+	T_SNAP(rtc, &a, &b);
+	T_EQ(rtc_read(&b, 1, 1), 0x46);		/* the index came along */
+	T_EQ(cmos(&b, RTC_SECONDS), 0x57);
+	T_EQ(cmos(&b, RTC_DAY), 0x29);
+	T_EQ(cmos(&b, 0x40), 0x77);
+	T_EQ(rtc_next_deadline(&b), rtc_next_deadline(&a));
+	T_EQ(cmos(&b, RTC_REG_C), RTC_C_IRQF | RTC_C_PF | RTC_C_UF);
+	T_EQ(irq_level, 0);
+	now_ns = rtc_next_deadline(&b);
+	rtc_advance(&b, now_ns);
+	T_EQ(irq_level, 1);
+}
+
+TEST(rtc_snapshot_bad_values)
+{
+	struct rtc a, b;
+
+	setup(&a);
+	setup(&b);
+	T_SNAP_BAD(rtc, &a, &b, RTC_CMOS_SIZE, RTC_CMOS_SIZE);	/* index */
+	/* The clock's base after the time its flags are current to. */
+	T_SNAP_BAD(rtc, &a, &b, RTC_CMOS_SIZE + 2 + 8 + 7, 0x80);
 }

@@ -1,6 +1,7 @@
 /* Reset ports 0x92 and 0xCF9. */
 #include "t.h"
 
+#include "hw_snap.h"
 #include "hw/sysctl.h"
 
 static int resets;
@@ -48,4 +49,20 @@ TEST(sysctl_reset_control)
 	T_EQ(resets, 2);
 	sysctl_reset_io(&s, 0, &cf9, 1, false);
 	T_EQ(cf9, 0x0A);
+}
+
+TEST(sysctl_snapshot_round_trip)
+{
+	struct sysctl a, b;
+
+	sysctl_init(&a, on_request, NULL);
+	sysctl_a_write(&a, 0, 1, 0x00);		/* A20 off */
+	sysctl_reset_write(&a, 0, 1, 0x02);
+
+	sysctl_init(&b, on_request, NULL);
+	T_SNAP(sysctl, &a, &b);
+	T_EQ(sysctl_a_read(&b, 0, 1), 0x00);
+	T_EQ(sysctl_reset_read(&b, 0, 1), sysctl_reset_read(&a, 0, 1));
+	sysctl_reset_write(&b, 0, 1, 0x02 | RESET_CTL_CPU);
+	T_EQ(resets, 1);
 }

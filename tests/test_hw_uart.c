@@ -1,6 +1,7 @@
 /* 16550A UART register model. */
 #include "t.h"
 
+#include "hw_snap.h"
 #include "hw/uart.h"
 #include "pc.h"
 
@@ -283,4 +284,46 @@ TEST(uart_bus_handler)
 	T_EQ(sent[0], 'q');
 	uart_io(&u, UART_LSR, &b, 1, false);
 	T_EQ(b, 0x60);
+}
+
+TEST(uart_snapshot_round_trip)
+{
+	struct uart a, b;
+
+	setup(&a);
+	wr(&a, UART_LCR, UART_LCR_DLAB);
+	wr(&a, UART_DLL, 0x0C);
+	wr(&a, UART_LCR, 0x03);
+	wr(&a, UART_FCR, UART_FCR_ENABLE | 0x40);	/* trigger at 4 */
+	wr(&a, UART_MCR, UART_MCR_OUT2 | UART_MCR_DTR);
+	wr(&a, UART_SCR, 0x5A);
+	wr(&a, UART_IER, UART_IER_RDI);
+	T_EQ(uart_receive(&a, (const uint8_t *)"abc", 3), 3);
+	T_EQ(irq_level, 1);
+
+	setup(&b);
+	T_SNAP(uart, &a, &b);
+	for (unsigned r = UART_IER; r < UART_NREGS; r++)
+		T_EQ(rd(&b, r), rd(&a, r));
+	T_EQ(rd(&b, UART_IIR), UART_IIR_FIFO | UART_IIR_TIMEOUT);
+	T_EQ(rd(&b, UART_RBR), 'a');
+	T_EQ(rd(&b, UART_RBR), 'b');
+	T_EQ(irq_level, 1);
+	/* The line's level came with the state: emptying the FIFO lowers it. */
+	T_EQ(rd(&b, UART_RBR), 'c');
+	T_EQ(irq_level, 0);
+	T_EQ(rd(&b, UART_LSR) & UART_LSR_DR, 0);
+	wr(&b, UART_LCR, UART_LCR_DLAB);
+	T_EQ(rd(&b, UART_DLL), 0x0C);
+}
+
+TEST(uart_snapshot_bad_values)
+{
+	struct uart a, b;
+
+	setup(&a);
+	setup(&b);
+	T_SNAP_BAD(uart, &a, &b, UART_FIFO_SIZE, UART_FIFO_SIZE);  /* rx_head */
+	/* Two bytes waiting with the FIFO off, where one fits. */
+	T_SNAP_BAD(uart, &a, &b, UART_FIFO_SIZE + 1, 2);
 }

@@ -41,7 +41,8 @@ library_links() {
 }
 t_check library_links library_links
 
-# The dynamic symbols defined: NetBSD's 24 functions and the version node.
+# The dynamic symbols defined: NetBSD's 24 functions, the 13 of nvmm_ext.h
+# and their version nodes.
 exported_symbols() {
 	nm -D --defined-only "$lib/libnvmm.so.0" | awk '{ print $3 }' |
 	    sed 's/@.*//' | sort >"$tmp/syms"
@@ -51,7 +52,11 @@ exported_symbols() {
 	    nvmm_machine_configure nvmm_machine_create nvmm_machine_destroy \
 	    nvmm_root_init nvmm_vcpu_configure nvmm_vcpu_create \
 	    nvmm_vcpu_destroy nvmm_vcpu_dump nvmm_vcpu_getstate \
-	    nvmm_vcpu_inject nvmm_vcpu_run nvmm_vcpu_setstate nvmm_vcpu_stop |
+	    nvmm_vcpu_inject nvmm_vcpu_run nvmm_vcpu_setstate nvmm_vcpu_stop \
+	    NVMMX_1 nvmmx_ctl_stats nvmmx_dirty_fetch nvmmx_dirty_start \
+	    nvmmx_dirty_stop nvmmx_stat_index nvmmx_stat_name nvmmx_vcpu_debug \
+	    nvmmx_vcpu_getextra nvmmx_vcpu_getxsave nvmmx_vcpu_setextra \
+	    nvmmx_vcpu_setxsave nvmmx_vcpu_stats nvmmx_xsave_size |
 	    sort >"$tmp/want"
 	diff "$tmp/want" "$tmp/syms"
 }

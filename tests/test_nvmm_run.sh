@@ -159,7 +159,7 @@ if command -v script >/dev/null; then
 	    timeout 30 script -qefc "$run --cpus 1" /dev/null >"$out" 2>&1
 	status=$?
 	tr -d '\r' <"$out" >"$out.bad" && mv "$out.bad" "$out"
-	if [ "$status" = 0 ] && has terminal "commands: help poweroff reboot triple" &&
+	if [ "$status" = 0 ] && has terminal "commands: help poweroff reboot triple uptime rtc" &&
 	    has terminal "nvmm-run: quit"; then
 		t_ok terminal_raw_mode_and_ctrl_a_x
 	else
@@ -187,6 +187,24 @@ elif [ "$status" = 0 ] && has badinsn "ok"; then
 	t_ok emulation_failure_is_explained
 else
 	t_fail emulation_failure_is_explained "exit $status: $(cat "$err")"
+fi
+
+# --stats, where the guest above runs: its three OUTs are all its exits;
+# CPU 1 never runs (no startup IPI).
+stats_line() {
+	grep -qx "nvmm-run: $1: $2 exits in [0-9.]* s ([0-9]*/s), [0-9.]* s in the guest, [0-9.]* s in the VMM: $3" "$err" ||
+	    { t_fail stats_exact_counts "no line for $1: $(grep "^nvmm-run: $1:" "$err")"; false; }
+}
+if [ ! -e /sys/module/kvm_pvm ]; then
+	vm stats "" --kernel "$b/tests/guest_badinsn.elf" --cpus 2 --stats
+	if [ "$status" != 0 ]; then
+		t_fail stats_exact_counts "exit $status: $(cat "$err")"
+	elif stats_line "cpu 0" 3 "io 3" && stats_line "cpu 1" 0 none &&
+	    stats_line total 3 "io 3"; then
+		t_ok stats_exact_counts
+	fi
+else
+	t_skip stats_exact_counts "PVM cannot run the guest"
 fi
 
 t_done

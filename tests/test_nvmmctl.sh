@@ -1,7 +1,7 @@
 #!/bin/sh
-# nvmmctl(8): the fields of identify, bad usage, and list with machines held
+# nvmmctl(8): the fields of identify, bad usage, list with machines held
 # by other processes (tests/vmhold): two libnvmm machines, a bare KVM VM and
-# a process that has both.
+# a process that has both; and stat of a machine whose workload is known.
 b=${B:-build}
 ctl=$b/nvmmctl
 hold=$b/tests/vmhold
@@ -17,11 +17,15 @@ usage_case() {
 	"$ctl" "$@" >"$tmp/out" 2>"$tmp/err"
 	rc=$?
 	[ "$rc" -eq 1 ] && [ ! -s "$tmp/out" ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
-	    grep -q '^nvmmctl: .*usage: nvmmctl identify | list$' "$tmp/err"
+	    grep -q '^nvmmctl: .*usage: nvmmctl identify | list | stat ID$' "$tmp/err"
 }
 t_check usage_no_command usage_case
 t_check usage_unknown_command usage_case frobnicate
 t_check usage_extra_argument usage_case identify now
+t_check usage_stat_no_id usage_case stat
+t_check usage_stat_extra_argument usage_case stat 0 1
+t_check usage_stat_bad_id usage_case stat 1x
+t_check usage_stat_negative_id usage_case stat -1
 
 # No hypervisor at all: the cause in one line, status 1.
 no_hypervisor() {
@@ -128,6 +132,7 @@ start -m 2:4194304		# machine 0
 start -m 1:0x200000		# machine 1
 start -k			# a bare KVM VM
 start -m 3:65536 -k		# machine 2, and a bare KVM VM
+start -r 5			# machine 3: 5 OUT exits and a HLT
 
 "$ctl" list >"$tmp/list.raw" 2>"$tmp/err"
 rc=$?
@@ -157,6 +162,40 @@ t_check list_no_other_vm_of_machine_owner others "$pid1" 0 <"$tmp/list"
 t_check list_other_kvm_vm others "$pid3" 1 <"$tmp/list"
 t_check list_other_kvm_vm_beside_machine others "$pid4" 1 <"$tmp/list"
 
+# stat: each VCPU's runs and times, then its non-zero exit counts.
+stat_of() {
+	"$ctl" stat "$1" >"$tmp/stat.raw" 2>"$tmp/err"
+	rc=$?
+	sed 's/  */ /g' "$tmp/stat.raw" >"$tmp/stat"
+	clean_run || { echo "  exit $rc: $(cat "$tmp/err")"; return 1; }
+}
+stat_ran() {
+	stat_of 3 &&
+	    grep -qx 'VCPU 0: 6 runs, [0-9]*\.[0-9]\{6\} s in the guest, [0-9]*\.[0-9]\{6\} s in the VMM' \
+	    "$tmp/stat" &&
+	    [ "$(sed 1d "$tmp/stat")" = "$(printf ' io 5\n halted 1')" ] ||
+	    { echo "  $(cat "$tmp/stat.raw")"; false; }
+}
+t_check stat_known_workload stat_ran
+stat_idle() {
+	stat_of 0 &&
+	    [ "$(cat "$tmp/stat")" = "$(printf '%s\n' \
+	    'VCPU 0: 0 runs, 0.000000 s in the guest, 0.000000 s in the VMM' \
+	    'VCPU 1: 0 runs, 0.000000 s in the guest, 0.000000 s in the VMM')" ] ||
+	    { echo "  $(cat "$tmp/stat.raw")"; false; }
+}
+t_check stat_vcpus_never_run stat_idle
+# A machine id nobody holds, or out of range: one line, status 1.
+stat_missing() {
+	"$ctl" stat "$1" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	[ "$rc" -eq 1 ] && [ ! -s "$tmp/out" ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
+	    grep -qxF "nvmmctl: machine $1: $2" "$tmp/err" ||
+	    { echo "  exit $rc: $(cat "$tmp/err")"; false; }
+}
+t_check stat_no_such_machine stat_missing 9 "No such file or directory"
+t_check stat_machine_id_too_big stat_missing 128 "Invalid argument"
+
 # Another user sees none of root's machines: either NVMM is closed to it
 # (one line on stderr) or the list lacks them.
 list_non_root() {
@@ -166,7 +205,7 @@ list_non_root() {
 	if [ "$rc" -ne 0 ]; then
 		[ "$(wc -l <"$tmp/err")" -eq 1 ] && [ ! -s "$tmp/out" ]
 	else
-		! grep -qE " ($pid1|$pid2|$pid3|$pid4) " "$tmp/out"
+		! grep -qE " ($pid1|$pid2|$pid3|$pid4|$pid5) " "$tmp/out"
 	fi
 }
 if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
@@ -179,6 +218,6 @@ fi
 exec 9>&-
 wait
 "$ctl" list | sed 's/  */ /g' >"$tmp/list"
-t_check list_after_exit eval "! grep -qE ' ($pid1|$pid2|$pid3|$pid4) ' '$tmp/list'"
+t_check list_after_exit eval "! grep -qE ' ($pid1|$pid2|$pid3|$pid4|$pid5) ' '$tmp/list'"
 
 t_done

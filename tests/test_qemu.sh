@@ -2,8 +2,9 @@
 # QEMU as libnvmm's client: QEMU_NVMM (tools/qemu-nvmm's qemu-system-x86_64,
 # built from Debian's source against this tree) boots Debian's kernel and
 # the busybox initramfs with -accel nvmm, machines pc and q35, 1 and 2 CPUs,
-# to the shell; the shell answers a command exactly, and poweroff ends QEMU
-# with status 0. Each boot has a wall-clock limit, QEMU_LIMIT (600 s).
+# to the shell, and once more with the comm page off; the shell answers a
+# command exactly, and poweroff ends QEMU with status 0. Each boot has a
+# wall-clock limit, QEMU_LIMIT (600 s).
 # Needs KVM: make qemu-check runs it through tools/with-kvm.
 qemu=${QEMU_NVMM:-}
 limit=${QEMU_LIMIT:-600}
@@ -25,9 +26,13 @@ fi
 append="console=ttyS0 quiet"
 [ "${WITH_KVM_HOST:-}" = emulated ] && append="$append noxsave"
 
+# boot MACHINE CPUS [NAME ENV...]: one boot, with ENV's variables if given.
 boot() {
-	machine=$1 cpus=$2 name=qemu_nvmm_$1_$2cpu gs_name=qemu_nvmm_$1_$2cpu
-	guest_shell "$limit" "$qemu" -accel nvmm -machine "$machine" -smp "$cpus" \
+	machine=$1 cpus=$2 name=qemu_nvmm_$1_$2cpu${3:+_$3}
+	gs_name=$name
+	shift 2
+	[ $# -gt 0 ] && shift
+	guest_shell "$limit" env "$@" "$qemu" -accel nvmm -machine "$machine" -smp "$cpus" \
 	    -m 256M -nodefaults -display none -serial stdio -no-reboot \
 	    -L /usr/share/qemu -L /usr/share/seabios \
 	    -kernel "$cache/vmlinuz" -initrd "$cache/initramfs.cpio" -append "$append"
@@ -54,4 +59,6 @@ for machine in pc q35; do
 		boot "$machine" "$cpus"
 	done
 done
+# NVMM before its comm page: every getstate and setstate an ioctl.
+boot pc 1 comm_page_off LIBNVMM_COMM_PAGE=0
 t_done

@@ -1,9 +1,10 @@
 /*
  * Holds virtual machines for the nvmmctl tests until stdin is closed:
- *	vmhold [-m NVCPUS:RAM]... [-k]...
+ *	vmhold [-m NVCPUS:RAM]... [-k]... [-r N]...
  * -m makes a libnvmm machine with NVCPUS VCPUs and RAM bytes of host memory
  * registered with nvmm_hva_map(); -k makes a bare KVM VM, as another VMM
- * would. Prints "ready" once they all exist.
+ * would; -r makes a machine whose one VCPU has run a known workload: N OUT
+ * exits, then a HLT. Prints "ready" once they all exist.
  */
 #include <nvmm.h>
 
@@ -11,6 +12,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -54,6 +56,48 @@ hold_machine(const char *spec)
 }
 
 static void
+hold_runner(const char *arg)
+{
+	/* At the reset vector: mov cx, N; 1: out 0x80, al; loop 1b; hlt. */
+	uint8_t code[] = { 0xB9, 0, 0, 0xE6, 0x80, 0xE2, 0xFC, 0xF4 };
+	struct nvmm_machine *mach = &machs[nmachs];
+	struct nvmm_vcpu vcpu = { 0 };	/* no callbacks: OUTs go nowhere */
+	unsigned long n;
+	uint8_t *page;
+	char *end;
+
+	n = strtoul(arg, &end, 0);
+	if (*end != '\0' || n == 0 || n > 0xFFFF || nmachs == MAX_MACHINES)
+		errx(1, "bad or one too many -r '%s'", arg);
+	code[1] = (uint8_t)n;
+	code[2] = (uint8_t)(n >> 8);
+	page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (page == MAP_FAILED)
+		err(1, "mmap");
+	memcpy(page + 0xFF0, code, sizeof(code));
+	if (nvmm_machine_create(mach) == -1)
+		err(1, "nvmm_machine_create");
+	nmachs++;
+	if (nvmm_vcpu_create(mach, 0, &vcpu) == -1 ||
+	    nvmm_hva_map(mach, (uintptr_t)page, 4096) == -1 ||
+	    nvmm_gpa_map(mach, (uintptr_t)page, 0xFFFFF000, 4096,
+	    PROT_READ | PROT_EXEC) == -1)
+		err(1, "-r: machine setup");
+	for (;;) {
+		if (nvmm_vcpu_run(mach, &vcpu) == -1)
+			err(1, "nvmm_vcpu_run");
+		if (vcpu.exit->reason == NVMM_VCPU_EXIT_HALTED)
+			break;
+		if (vcpu.exit->reason != NVMM_VCPU_EXIT_IO)
+			errx(1, "-r: exit 0x%llx",
+			    (unsigned long long)vcpu.exit->reason);
+		if (nvmm_assist_io(mach, &vcpu) == -1)
+			err(1, "nvmm_assist_io");
+	}
+}
+
+static void
 hold_kvm_vm(void)
 {
 	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -72,9 +116,11 @@ main(int argc, char **argv)
 
 	if (nvmm_init() == -1)
 		err(1, "nvmm_init");
-	while ((c = getopt(argc, argv, "m:k")) != -1) {
+	while ((c = getopt(argc, argv, "m:kr:")) != -1) {
 		if (c == 'm')
 			hold_machine(optarg);
+		else if (c == 'r')
+			hold_runner(optarg);
 		else if (c == 'k')
 			hold_kvm_vm();
 		else

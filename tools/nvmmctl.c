@@ -1,8 +1,9 @@
 /*
- * nvmmctl(8): what NVMM offers on this host (identify), and the virtual
- * machines running on it (list).
+ * nvmmctl(8): what NVMM offers on this host (identify), the virtual
+ * machines running on it (list), and a machine's statistics (stat).
  */
 #include <nvmm.h>
+#include <nvmm_ext.h>
 
 #include <cpuid.h>
 #include <dirent.h>
@@ -20,7 +21,7 @@
 #include <unistd.h>
 #include <linux/kvm.h>
 
-#define USAGE	"usage: nvmmctl identify | list"
+#define USAGE	"usage: nvmmctl identify | list | stat ID"
 
 struct name {
 	uint64_t bit;
@@ -437,11 +438,54 @@ list(void)
 	return 0;
 }
 
+/* The exit counts and times of each VCPU of machine arg, of any process. */
+static int
+mach_stat(const char *arg)
+{
+	struct nvmm_ctl_mach_info info;
+	struct nvmmx_vcpu_stats s;
+	unsigned long id;
+	char *end;
+
+	errno = 0;
+	id = strtoul(arg, &end, 10);
+	if (arg[0] < '0' || arg[0] > '9' || *end != '\0' || errno != 0 ||
+	    id > UINT32_MAX)
+		errx(1, "bad machine id '%s'; " USAGE, arg);
+	if ((geteuid() == 0 ? nvmm_root_init() : nvmm_init()) == -1)
+		no_nvmm();
+	info.machid = (nvmm_machid_t)id;
+	if (nvmm_ctl(NVMM_CTL_MACH_INFO, &info, sizeof(info)) == -1)
+		err(1, "machine %lu", id);
+
+	for (nvmm_cpuid_t c = 0; c < 256; c++) {
+		if (nvmmx_ctl_stats(info.machid, c, &s) == -1) {
+			if (errno == ENOENT)
+				continue;
+			err(1, "machine %lu, VCPU %u", id, c);
+		}
+		printf("VCPU %u: %llu runs, %.6f s in the guest, %.6f s in "
+		    "the VMM\n", c, (unsigned long long)s.runs,
+		    s.guest_ns / 1e9, s.vmm_ns / 1e9);
+		for (int i = 0; i < NVMMX_STAT_NEXITS; i++)
+			if (s.exits[i] != 0)
+				printf("  %-12s %llu\n", nvmmx_stat_name(i),
+				    (unsigned long long)s.exits[i]);
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	if (argc < 2)
 		errx(1, "no command; " USAGE);
+	if (strcmp(argv[1], "stat") == 0) {
+		if (argc != 3)
+			errx(1, "%s; " USAGE, argc < 3 ? "no machine id" :
+			    "too many arguments");
+		return mach_stat(argv[2]);
+	}
 	if (argc > 2)
 		errx(1, "too many arguments; " USAGE);
 	if (strcmp(argv[1], "identify") == 0)

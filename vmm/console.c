@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
@@ -24,8 +25,12 @@ static pthread_t thread;
 static bool started;
 static int stop_pipe[2] = { -1, -1 };
 static int signal_pipe[2] = { -1, -1 };
+static const char *snapshot_path;
 
-/* SIGINT, SIGTERM, SIGHUP end the run cleanly, from the console thread. */
+/*
+ * SIGINT, SIGTERM, SIGHUP end the run cleanly and SIGUSR1 takes a
+ * snapshot, from the console thread.
+ */
 static void
 on_signal(int sig)
 {
@@ -42,6 +47,19 @@ restore(void)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
 		raw = false;
 	}
+}
+
+/* Ctrl-A s and SIGUSR1; the report on stderr, on its own line. */
+static void
+snapshot(struct machine *m)
+{
+	char msg[512];
+
+	if (snapshot_path == NULL)
+		snprintf(msg, sizeof(msg), "no snapshot taken: no --snapshot FILE");
+	else
+		machine_snapshot(m, snapshot_path, msg, sizeof(msg));
+	fprintf(stderr, raw ? "\r\nnvmm-run: %s\r\n" : "nvmm-run: %s\n", msg);
 }
 
 /* Gives bytes to the UART, waiting while its FIFO is full. */
@@ -83,7 +101,11 @@ console_main(void *arg)
 		if (pfd[1].revents) {
 			uint8_t sig = 0;
 
-			if (read(signal_pipe[0], &sig, 1) == 1)
+			if (read(signal_pipe[0], &sig, 1) != 1)
+				continue;
+			if (sig == SIGUSR1)
+				snapshot(m);
+			else
 				machine_quit(m, 1, strsignal(sig));
 			continue;
 		}
@@ -94,7 +116,7 @@ console_main(void *arg)
 			input = false;	/* end of input: the guest goes on */
 			continue;
 		}
-		/* Ctrl-A x quits, Ctrl-A Ctrl-A sends one Ctrl-A. */
+		/* Ctrl-A x quits, Ctrl-A s snapshots, Ctrl-A Ctrl-A sends one. */
 		for (ssize_t i = 0; i < n; i++) {
 			if (escape) {
 				escape = false;
@@ -102,6 +124,8 @@ console_main(void *arg)
 					machine_quit(m, 0, "quit");
 					return NULL;
 				}
+				if (buf[i] == 's')
+					snapshot(m);
 				if (buf[i] != CTRL_A)
 					continue;
 			} else if (buf[i] == CTRL_A && raw) {
@@ -117,7 +141,7 @@ console_main(void *arg)
 }
 
 int
-console_start(struct machine *m)
+console_start(struct machine *m, const char *snapshot)
 {
 	int r;
 
@@ -125,6 +149,7 @@ console_start(struct machine *m)
 
 	if (pipe(stop_pipe) != 0 || pipe(signal_pipe) != 0)
 		return -errno;
+	snapshot_path = snapshot;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
@@ -132,6 +157,7 @@ console_start(struct machine *m)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0) {
 		struct termios t = saved;
 
@@ -164,6 +190,7 @@ console_stop(void)
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
+	signal(SIGUSR1, SIG_DFL);
 	for (int i = 0; i < 2; i++) {
 		close(stop_pipe[i]);
 		close(signal_pipe[i]);

@@ -8,8 +8,11 @@
 
 struct machine;
 
-/* 0 or a negative errno. */
-int console_start(struct machine *m);
+/*
+ * 0 or a negative errno. Ctrl-A s and SIGUSR1 write a snapshot to
+ * SNAPSHOT (NULL: none, and they say so).
+ */
+int console_start(struct machine *m, const char *snapshot);
 void console_stop(void);
 
 #endif

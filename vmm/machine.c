@@ -5,16 +5,19 @@
 
 #include <errno.h>
 #include <nvmm.h>
+#include <nvmm_ext.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pc.h"
 #include "platform.h"
+#include "snapshot.h"
 
 #define RFLAGS_IF	(1ULL << 9)
 
@@ -22,11 +25,6 @@ enum cpu_mode {
 	CPU_RUNNING,
 	CPU_HALTED,
 	CPU_WAIT_SIPI,		/* an AP before its startup IPI, or after INIT */
-};
-
-enum {
-	STAT_IO, STAT_MMIO, STAT_MSR, STAT_HALT, STAT_WINDOW, STAT_STOP,
-	NSTATS
 };
 
 struct cpu {
@@ -37,7 +35,6 @@ struct cpu {
 	enum cpu_mode mode;
 	bool nmi;		/* an NMI to inject */
 	bool window;		/* the interrupt window is asked for */
-	uint64_t stats[NSTATS];
 };
 
 struct machine {
@@ -54,6 +51,21 @@ struct machine {
 	bool quit;
 	int status;
 	char msg[256];
+
+	/* Snapshots: VCPU threads park at the top of their loop while pause. */
+	bool pause;
+	unsigned parked;
+	size_t xsave_size;
+	uint32_t snapshots;	/* written to the file since the full one */
+	bool tracking;		/* dirty pages are logged since the last one */
+	struct snap_mark mark;	/* the file as the last one left it */
+
+	/* nvmm-run --gdb: VCPUs the debugger holds park as for a snapshot. */
+	const struct machine_debugger *dbg;
+	bool dbg_hold;		/* all held: the machine is stopped */
+	int dbg_only;		/* else the one VCPU let run, or -1 for all */
+	bool dbg_report;	/* call dbg->stopped once all are parked */
+	struct machine_stop dbg_stop;
 };
 
 static struct cpu *
@@ -208,6 +220,12 @@ machine_create(uint64_t mem, unsigned ncpus, char *err, size_t errlen)
 	if (r < 0) {
 		snprintf(err, errlen, "cannot set up the devices: %s",
 		    strerror(-r));
+		goto fail_mach;
+	}
+	if (nvmmx_xsave_size(&m->mach, &m->xsave_size) != 0) {
+		snprintf(err, errlen, "cannot size the XSAVE area: %s",
+		    strerror(errno));
+		platform_destroy(&m->pf);
 		goto fail_mach;
 	}
 	for (unsigned i = 0; i < ncpus; i++) {
@@ -382,6 +400,40 @@ set_window(struct cpu *c, bool on)
 	    0 ? 0 : -errno;
 }
 
+/* With the platform lock: the debugger keeps this VCPU from running. */
+static bool
+cpu_held(const struct cpu *c)
+{
+	const struct machine *m = c->m;
+
+	return m->dbg != NULL && (m->dbg_hold ||
+	    (m->dbg_only >= 0 && m->dbg_only != (int)c->id));
+}
+
+/* With the platform lock: the debugger hears when every VCPU is parked. */
+static void
+debug_report(struct machine *m)
+{
+	if (m->dbg_report && m->parked == m->ncpus) {
+		m->dbg_report = false;
+		m->dbg->stopped(m->dbg->opaque);
+	}
+}
+
+/* With the platform lock: all VCPUs stop for the debugger (all-stop). */
+static void
+debug_stop(struct machine *m, const struct machine_stop *st)
+{
+	if (m->dbg == NULL || m->dbg_hold)
+		return;	/* detached, or already stopping for another reason */
+	m->dbg_hold = true;
+	m->dbg_report = true;
+	m->dbg_stop = *st;
+	for (unsigned i = 0; i < m->ncpus; i++)
+		kick(m, i);
+	debug_report(m);	/* all parked already, for a snapshot */
+}
+
 /*
  * Before a run: wait while halted, take LAPIC events, and deliver at most
  * one interrupt, or ask for the window when the guest can't take it yet.
@@ -397,6 +449,14 @@ cpu_prepare(struct cpu *c)
 
 	platform_lock(&m->pf);
 	for (;;) {
+		/* A snapshot or gdb: wait here, between exits, nothing half done. */
+		while ((m->pause || cpu_held(c)) && !m->quit) {
+			m->parked++;
+			debug_report(m);
+			pthread_cond_broadcast(&m->wake);
+			pthread_cond_wait(&m->wake, &m->pf.lock);
+			m->parked--;
+		}
 		r = cpu_events(c);
 		if (m->quit || r < 0)
 			break;
@@ -521,7 +581,6 @@ cpu_exit(struct cpu *c)
 
 	switch (exit->reason) {
 	case NVMM_VCPU_EXIT_IO:
-		c->stats[STAT_IO]++;
 		if (nvmm_assist_io(&m->mach, &c->vcpu) == 0)
 			return true;
 		describe_rip(c, what, sizeof(what));
@@ -531,7 +590,6 @@ cpu_exit(struct cpu *c)
 		platform_unlock(&m->pf);
 		return false;
 	case NVMM_VCPU_EXIT_MEMORY:
-		c->stats[STAT_MMIO]++;
 		if (nvmm_assist_mem(&m->mach, &c->vcpu) == 0)
 			return true;
 		describe_rip(c, what, sizeof(what));
@@ -542,25 +600,31 @@ cpu_exit(struct cpu *c)
 		return false;
 	case NVMM_VCPU_EXIT_RDMSR:
 	case NVMM_VCPU_EXIT_WRMSR:
-		c->stats[STAT_MSR]++;
 		return msr_exit(c, exit) == 0;
 	case NVMM_VCPU_EXIT_HALTED:
-		c->stats[STAT_HALT]++;
 		platform_lock(&m->pf);
 		c->mode = CPU_HALTED;
 		platform_unlock(&m->pf);
 		return true;
 	case NVMM_VCPU_EXIT_INT_READY:
 		c->window = false;
-		c->stats[STAT_WINDOW]++;
 		return true;
 	case NVMM_VCPU_EXIT_NMI_READY:
 	case NVMM_VCPU_EXIT_TPR_CHANGED:
-		c->stats[STAT_WINDOW]++;
 		return true;
+	case NVMMX_VCPU_EXIT_DEBUG: {
+		struct nvmmx_exit_debug d = nvmmx_exit_debug(exit);
+		struct machine_stop st = {
+			.cpu = c->id, .vector = d.vector, .dr6 = d.dr6, .pc = d.pc,
+		};
+
+		platform_lock(&m->pf);
+		debug_stop(m, &st);
+		platform_unlock(&m->pf);
+		return true;
+	}
 	case NVMM_VCPU_EXIT_STOPPED:
 	case NVMM_VCPU_EXIT_NONE:
-		c->stats[STAT_STOP]++;
 		return true;
 	case NVMM_VCPU_EXIT_SHUTDOWN:
 		describe_rip(c, what, sizeof(what));
@@ -646,23 +710,449 @@ machine_console_in(struct machine *m, const uint8_t *buf, size_t n)
 	return platform_console_in(&m->pf, buf, n);
 }
 
+/* One line: exits, time, then the count of each kind of exit there was. */
+static void
+print_stats(const char *who, const struct nvmmx_vcpu_stats *s, double seconds)
+{
+	fprintf(stderr, "nvmm-run: %s: %llu exits in %.2f s (%.0f/s), %.2f s "
+	    "in the guest, %.2f s in the VMM:", who,
+	    (unsigned long long)s->runs, seconds,
+	    seconds > 0 ? (double)s->runs / seconds : 0.0,
+	    (double)s->guest_ns / 1e9, (double)s->vmm_ns / 1e9);
+	for (int i = 0; i < NVMMX_STAT_NEXITS; i++)
+		if (s->exits[i] != 0)
+			fprintf(stderr, " %s %llu", nvmmx_stat_name(i),
+			    (unsigned long long)s->exits[i]);
+	fprintf(stderr, "%s\n", s->runs == 0 ? " none" : "");
+}
+
+/* libnvmm counts every run's exit: per CPU, then the sums. */
 void
 machine_print_stats(struct machine *m, double seconds)
 {
-	static const char *const names[NSTATS] = {
-		"io", "mmio", "msr", "hlt", "window", "stop",
-	};
-	uint64_t total = 0, sum[NSTATS] = { 0 };
+	struct nvmmx_vcpu_stats s, total;
+	char who[32];
 
-	for (unsigned i = 0; i < m->ncpus; i++)
-		for (int s = 0; s < NSTATS; s++) {
-			sum[s] += m->cpu[i].stats[s];
-			total += m->cpu[i].stats[s];
+	memset(&total, 0, sizeof(total));
+	for (unsigned i = 0; i < m->ncpus; i++) {
+		if (nvmmx_vcpu_stats(&m->mach, &m->cpu[i].vcpu, &s) != 0) {
+			fprintf(stderr, "nvmm-run: cpu %u: no statistics: %s\n",
+			    i, strerror(errno));
+			continue;
 		}
-	fprintf(stderr, "nvmm-run: %llu exits in %.2f s (%.0f/s):",
-	    (unsigned long long)total, seconds,
-	    seconds > 0 ? (double)total / seconds : 0.0);
-	for (int s = 0; s < NSTATS; s++)
-		fprintf(stderr, " %s %llu", names[s], (unsigned long long)sum[s]);
-	fprintf(stderr, "\n");
+		snprintf(who, sizeof(who), "cpu %u", i);
+		print_stats(who, &s, seconds);
+		total.runs += s.runs;
+		total.guest_ns += s.guest_ns;
+		total.vmm_ns += s.vmm_ns;
+		for (int e = 0; e < NVMMX_STAT_NEXITS; e++)
+			total.exits[e] += s.exits[e];
+	}
+	print_stats("total", &total, seconds);
+}
+
+/* ---- Snapshots ----------------------------------------------------------- */
+
+#define CPU_TAG		HW_TAG('V', 'C', 'P', 'U')
+
+static double
+ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) * 1e3 +
+	    (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* With the platform lock: every VCPU thread parked; false when ending. */
+static bool
+pause_cpus(struct machine *m)
+{
+	m->pause = true;
+	for (unsigned i = 0; i < m->ncpus; i++)
+		kick(m, i);
+	while (m->parked < m->ncpus && !m->quit)
+		pthread_cond_wait(&m->wake, &m->pf.lock);
+	return !m->quit;
+}
+
+static void
+resume_cpus(struct machine *m)
+{
+	m->pause = false;
+	pthread_cond_broadcast(&m->wake);
+}
+
+/*
+ * A run that stops before the guest: what setstate() marked reaches KVM
+ * now, and the state is read afresh. The TSC of a CPU halted or just
+ * restored goes on from now, not from its last exit or its first run.
+ */
+static int
+cpu_sync(struct cpu *c)
+{
+	if (nvmm_vcpu_stop(&c->vcpu) != 0 ||
+	    nvmm_vcpu_run(&c->m->mach, &c->vcpu) != 0)
+		return -errno;
+	return 0;
+}
+
+/*
+ * A VCPU: its id and run-loop state, then NVMM's whole state, the XSAVE
+ * area and what NVMM's state lacks, each with its size.
+ */
+static int
+cpu_save(struct cpu *c, struct hw_blob *b, void *xsave)
+{
+	struct machine *m = c->m;
+	struct nvmmx_vcpu_extra extra;
+
+	if (cpu_sync(c) != 0 ||
+	    nvmm_vcpu_getstate(&m->mach, &c->vcpu, NVMM_X64_STATE_ALL) != 0 ||
+	    nvmmx_vcpu_getxsave(&m->mach, &c->vcpu, xsave, m->xsave_size) != 0 ||
+	    nvmmx_vcpu_getextra(&m->mach, &c->vcpu, &extra) != 0)
+		return -errno;
+	hw_blob_put_header(b, CPU_TAG, 1);
+	hw_put32(b, c->id);
+	hw_put8(b, (uint8_t)c->mode);
+	hw_put8(b, c->nmi);
+	hw_put8(b, c->window);
+	hw_put32(b, sizeof(struct nvmm_x64_state));
+	hw_put_bytes(b, c->vcpu.state, sizeof(struct nvmm_x64_state));
+	hw_put32(b, (uint32_t)m->xsave_size);
+	hw_put_bytes(b, xsave, m->xsave_size);
+	hw_put32(b, sizeof(extra));
+	hw_put_bytes(b, &extra, sizeof(extra));
+	return hw_blob_saved(b);
+}
+
+/* VCPU ID's record, as cpu_save() wrote it on this build and host. */
+static int
+cpu_load(struct machine *m, unsigned id, const void *data, size_t len,
+    void *xsave)
+{
+	struct nvmmx_vcpu_extra extra;
+	struct nvmm_x64_state *st;
+	struct hw_blob b;
+	struct cpu *c = &m->cpu[id];
+	uint8_t mode;
+	bool ok;
+	int r;
+
+	hw_blob_reader(&b, data, len);
+	r = hw_blob_get_header(&b, CPU_TAG, 1);
+	if (r == 0 && hw_get32(&b) != id)
+		r = -EINVAL;
+	if (r < 0)
+		return r;
+	st = c->vcpu.state;
+	mode = hw_get8(&b);
+	c->nmi = hw_get_bool(&b);
+	c->window = hw_get_bool(&b);
+	ok = hw_get32(&b) == sizeof(*st);
+	hw_get_bytes(&b, st, ok ? sizeof(*st) : 0);
+	ok = ok && hw_get32(&b) == m->xsave_size;
+	hw_get_bytes(&b, xsave, ok ? m->xsave_size : 0);
+	ok = ok && hw_get32(&b) == sizeof(extra);
+	hw_get_bytes(&b, &extra, ok ? sizeof(extra) : 0);
+	r = hw_blob_done(&b, !ok || mode > CPU_WAIT_SIPI);
+	if (r < 0)
+		return r;
+	c->mode = mode;
+	/* The XSAVE area after the state: it has the FPU's too, and more. */
+	/* The run loop reads IF and the shadows from the last exit: the sync's. */
+	if (nvmm_vcpu_setstate(&m->mach, &c->vcpu, NVMM_X64_STATE_ALL) != 0 ||
+	    nvmmx_vcpu_setxsave(&m->mach, &c->vcpu, xsave, m->xsave_size) != 0 ||
+	    nvmmx_vcpu_setextra(&m->mach, &c->vcpu, &extra) != 0)
+		return -errno;
+	return cpu_sync(c);
+}
+
+/* Guest RAM as NVMM maps it: low RAM at 0, the rest at 4 GiB. */
+static int
+ram_ranges(struct machine *m, gpaddr_t gpa[2], size_t len[2])
+{
+	gpa[0] = 0;
+	len[0] = m->ram.low;
+	gpa[1] = PC_HIGH_RAM;
+	len[1] = m->mem - m->ram.low;
+	return len[1] > 0 ? 2 : 1;
+}
+
+/* The pages written since the last fetch, one bit per page of m->host. */
+static int
+fetch_dirty(struct machine *m, uint64_t *bitmap)
+{
+	uint64_t low_pages = m->ram.low / SNAP_PAGE, *high;
+	size_t high_pages = (m->mem - m->ram.low) / SNAP_PAGE;
+	gpaddr_t gpa[2];
+	size_t len[2];
+	int n = ram_ranges(m, gpa, len);
+
+	if (nvmmx_dirty_fetch(&m->mach, gpa[0], len[0], bitmap) != 0)
+		return -errno;
+	if (n == 1)
+		return 0;
+	high = calloc((high_pages + 63) / 64, sizeof(*high));
+	if (high == NULL)
+		return -ENOMEM;
+	if (nvmmx_dirty_fetch(&m->mach, gpa[1], len[1], high) != 0) {
+		free(high);
+		return -errno;
+	}
+	for (size_t i = 0; i < high_pages; i++)
+		if (high[i / 64] >> (i % 64) & 1)
+			bitmap[(low_pages + i) / 64] |= 1ULL << ((low_pages + i) % 64);
+	free(high);
+	return 0;
+}
+
+static int
+track_dirty(struct machine *m)
+{
+	gpaddr_t gpa[2];
+	size_t len[2];
+	int n = ram_ranges(m, gpa, len);
+
+	for (int i = 0; i < n; i++)
+		if (nvmmx_dirty_start(&m->mach, gpa[i], len[i]) != 0)
+			return -errno;
+	return 0;
+}
+
+/* The pages of a full snapshot: all but those of zeros. */
+static void
+nonzero_pages(const struct machine *m, uint64_t *bitmap)
+{
+	const uint64_t *w = m->host;
+	uint64_t npages = m->mem / SNAP_PAGE;
+
+	memset(bitmap, 0, (npages + 63) / 64 * sizeof(*bitmap));
+	for (uint64_t p = 0; p < npages; p++, w += SNAP_PAGE / 8) {
+		uint64_t any = 0;
+
+		for (unsigned i = 0; i < SNAP_PAGE / 8; i++)
+			any |= w[i];
+		if (any != 0)
+			bitmap[p / 64] |= 1ULL << (p % 64);
+	}
+}
+
+/* With the VCPUs parked: the records of one snapshot, and its COMMIT. */
+static int
+write_snapshot(struct machine *m, struct snap_writer *w, bool full,
+    uint64_t *bitmap)
+{
+	struct hw_blob b;
+	void *xsave = malloc(m->xsave_size);
+	int r = xsave == NULL ? -ENOMEM : 0;
+
+	if (r == 0 && full)
+		nonzero_pages(m, bitmap);
+	if (r == 0)
+		r = snap_put_ram(w, m->host, m->mem / SNAP_PAGE, bitmap);
+	for (unsigned i = 0; r == 0 && i < m->ncpus; i++) {
+		hw_blob_writer(&b);
+		r = cpu_save(&m->cpu[i], &b, xsave);
+		if (r == 0)
+			r = snap_put(w, SNAP_CPU, b.buf, b.len);
+		hw_blob_free(&b);
+	}
+	hw_blob_writer(&b);
+	if (r == 0)
+		r = platform_save(&m->pf, &b);
+	if (r == 0)
+		r = snap_put(w, SNAP_DEVICES, b.buf, b.len);
+	hw_blob_free(&b);
+	free(xsave);
+	if (r == 0)
+		r = snap_commit(w, full ? 1 : m->snapshots + 1, &m->mark);
+	else
+		snap_abort(w);
+	return r;
+}
+
+int
+machine_snapshot(struct machine *m, const char *path, char *msg, size_t len)
+{
+	struct snap_config cfg = { .mem = m->mem, .ncpus = m->ncpus };
+	uint64_t npages = m->mem / SNAP_PAGE, *bitmap;
+	struct snap_writer w;
+	bool full;
+	struct timespec t0;
+	int r;
+
+	bitmap = calloc((npages + 63) / 64, sizeof(*bitmap));
+	if (bitmap == NULL) {
+		snprintf(msg, len, "snapshot: out of memory");
+		return -ENOMEM;
+	}
+	platform_lock(&m->pf);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (!pause_cpus(m)) {
+		r = -ECANCELED;
+		goto out;
+	}
+	/*
+	 * Tracking from the full snapshot on; a failed delta loses pages. A
+	 * file moved away or changed since gets a full one, anew.
+	 */
+	full = !m->tracking || !snap_unchanged(path, &m->mark);
+	r = m->tracking ? fetch_dirty(m, bitmap) : track_dirty(m);
+	m->tracking = r == 0;
+	if (r == 0)
+		r = snap_begin(&w, path, !full, &cfg);
+	if (r == 0)
+		r = write_snapshot(m, &w, full, bitmap);
+	if (r < 0)
+		m->tracking = false;
+	else
+		m->snapshots = full ? 1 : m->snapshots + 1;
+out:
+	resume_cpus(m);
+	platform_unlock(&m->pf);
+	if (r == 0) {
+		uint64_t pages = 0;
+
+		for (uint64_t i = 0; i < (npages + 63) / 64; i++)
+			pages += (uint64_t)__builtin_popcountll(bitmap[i]);
+		snprintf(msg, len, "snapshot %u to %s: %s, %llu of %llu pages, "
+		    "file %llu KiB, %.0f ms", m->snapshots, path,
+		    full ? "full" : "incremental", (unsigned long long)pages,
+		    (unsigned long long)npages,
+		    (unsigned long long)(m->mark.size >> 10),
+		    ms_since(&t0));
+	} else {
+		snprintf(msg, len, "snapshot to %s failed: %s", path,
+		    strerror(-r));
+	}
+	free(bitmap);
+	return r;
+}
+
+int
+machine_restore(struct machine *m, struct snap_file *f, char *err,
+    size_t errlen)
+{
+	const void *cpus[PLATFORM_MAX_CPUS] = { NULL }, *devs = NULL, *data;
+	uint64_t cpu_len[PLATFORM_MAX_CPUS] = { 0 }, devs_len = 0, len;
+	enum snap_type type;
+	unsigned ncpu = 0;
+	void *xsave;
+	int r = 0;
+
+	if (f->cfg.mem != m->mem || f->cfg.ncpus != m->ncpus) {
+		snprintf(err, errlen, "the machine differs from the file's");
+		return -EINVAL;
+	}
+	/* RAM from every snapshot in turn; the rest from the last. */
+	while (r == 0 && snap_next(f, &type, &data, &len)) {
+		if (type == SNAP_RAM) {
+			r = snap_load_ram(data, len, m->host, m->mem);
+		} else if (type == SNAP_CPU && ncpu < m->ncpus) {
+			cpus[ncpu] = data;
+			cpu_len[ncpu++] = len;
+		} else if (type == SNAP_DEVICES) {
+			devs = data;
+			devs_len = len;
+		} else if (type == SNAP_COMMIT) {
+			ncpu = 0;
+		}
+	}
+	if (r < 0) {
+		snprintf(err, errlen, "a RAM record of another machine");
+		return r;
+	}
+	xsave = malloc(m->xsave_size);
+	if (xsave == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; r == 0 && i < m->ncpus; i++) {
+		r = cpu_load(m, i, cpus[i], cpu_len[i], xsave);
+		if (r < 0)
+			snprintf(err, errlen, "CPU %u: %s", i, r == -EINVAL ||
+			    r == -EBADMSG ? "a record this nvmm-run can't load" :
+			    strerror(-r));
+	}
+	free(xsave);
+	if (r == 0) {
+		r = platform_load(&m->pf, devs, devs_len);
+		if (r < 0)
+			snprintf(err, errlen, "devices: a record this nvmm-run "
+			    "can't load");
+	}
+	return r;
+}
+
+/* ---- Debugging (nvmm-run --gdb) --------------------------------------- */
+
+void
+machine_debug(struct machine *m, const struct machine_debugger *d)
+{
+	platform_lock(&m->pf);
+	m->dbg = d;
+	m->dbg_hold = true;
+	m->dbg_only = -1;
+	platform_unlock(&m->pf);
+}
+
+void
+machine_resume(struct machine *m, int cpu)
+{
+	platform_lock(&m->pf);
+	m->dbg_hold = false;
+	m->dbg_only = cpu;
+	pthread_cond_broadcast(&m->wake);
+	platform_unlock(&m->pf);
+}
+
+void
+machine_interrupt(struct machine *m)
+{
+	struct machine_stop st = { .interrupted = true };
+
+	platform_lock(&m->pf);
+	st.cpu = m->dbg_only >= 0 ? (unsigned)m->dbg_only : 0;
+	debug_stop(m, &st);
+	platform_unlock(&m->pf);
+}
+
+void
+machine_stopped(struct machine *m, struct machine_stop *st)
+{
+	platform_lock(&m->pf);
+	*st = m->dbg_stop;
+	platform_unlock(&m->pf);
+}
+
+void
+machine_undebug(struct machine *m)
+{
+	platform_lock(&m->pf);
+	m->dbg = NULL;
+	m->dbg_hold = false;
+	m->dbg_report = false;
+	m->dbg_only = -1;
+	pthread_cond_broadcast(&m->wake);
+	platform_unlock(&m->pf);
+}
+
+unsigned
+machine_ncpus(const struct machine *m)
+{
+	return m->ncpus;
+}
+
+struct nvmm_machine *
+machine_nvmm(struct machine *m)
+{
+	return &m->mach;
+}
+
+struct nvmm_vcpu *
+machine_vcpu(struct machine *m, unsigned cpu)
+{
+	return &m->cpu[cpu].vcpu;
 }

@@ -3,11 +3,11 @@
 -include vmm/boot/module.mk
 -include vmm/guest/module.mk
 
-# nvmm-run itself: only machine.c includes nvmm.h.
-VMM_SRCS := $(addprefix vmm/,main.c machine.c platform.c console.c)
+# nvmm-run itself: only machine.c and gdbstub.c include nvmm.h.
+VMM_SRCS := $(addprefix vmm/,main.c machine.c platform.c console.c snapshot.c gdb.c gdbstub.c)
 NVMM_RUN := $(B)/nvmm-run
 
-$(B)/vmm/machine.o: CPPFLAGS_vmm += -Iinclude
+$(B)/vmm/machine.o $(B)/vmm/gdbstub.o: CPPFLAGS_vmm += -Iinclude
 
 $(NVMM_RUN): $(VMM_SRCS:%.c=$(B)/%.o) $(GUEST_BLOB) $(BOOT_LIB) $(HW_LIB) \
 		$(LIBNVMM_A)
@@ -15,6 +15,15 @@ $(NVMM_RUN): $(VMM_SRCS:%.c=$(B)/%.o) $(GUEST_BLOB) $(BOOT_LIB) $(HW_LIB) \
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ -lpthread
 
 PROGRAMS += $(NVMM_RUN)
+
+# The snapshot file format, with no VM.
+$(B)/tests/test_snapshot_file.o: CPPFLAGS_tests += -Ivmm
+$(B)/tests/test_snapshot_file: $(B)/tests/test_snapshot_file.o \
+		$(B)/vmm/snapshot.o $(T_HARNESS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^
+
+TESTS += $(B)/tests/test_snapshot_file
 
 # Linux from Debian's packages, cached outside the build tree.
 LIBNVMM_CACHE ?= $(HOME)/.cache/libnvmm

@@ -10,13 +10,21 @@
 #include "pc.h"
 
 static uint64_t
-monotonic_ns(void *opaque)
+monotonic_ns(void)
 {
 	struct timespec ts;
 
-	(void)opaque;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * HW_NS_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+/* The devices' clock: CLOCK_MONOTONIC, shifted to go on from a snapshot's. */
+static uint64_t
+device_ns(void *opaque)
+{
+	const struct platform *p = opaque;
+
+	return monotonic_ns() + (uint64_t)p->clock_shift;
 }
 
 void
@@ -223,7 +231,8 @@ timer_main(void *arg)
 			pthread_cond_wait(&p->timer_cond, &p->lock);
 			continue;
 		}
-		/* The condition variable waits on CLOCK_MONOTONIC, like the clock. */
+		/* The condition variable waits on CLOCK_MONOTONIC, unshifted. */
+		next -= (uint64_t)p->clock_shift;
 		ts.tv_sec = (time_t)(next / HW_NS_PER_SEC);
 		ts.tv_nsec = (long)(next % HW_NS_PER_SEC);
 		pthread_cond_timedwait(&p->timer_cond, &p->lock, &ts);
@@ -278,7 +287,8 @@ platform_init(struct platform *p, unsigned ncpus, uint64_t ram_below_4g,
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&p->timer_cond, &ca);
 	pthread_condattr_destroy(&ca);
-	p->clock.now = monotonic_ns;
+	p->clock.now = device_ns;
+	p->clock.opaque = p;
 	p->ops = *ops;
 	p->ncpus = ncpus;
 
@@ -338,4 +348,94 @@ platform_destroy(struct platform *p)
 	bus_destroy(&p->bus);
 	pthread_cond_destroy(&p->timer_cond);
 	pthread_mutex_destroy(&p->lock);
+}
+
+/* ---- Snapshots --------------------------------------------------------- */
+
+#define PLATFORM_TAG	HW_TAG('P', 'C', ' ', ' ')
+#define NDEVS(p)	(9 + (p)->ncpus)	/* the LAPICs last */
+
+static int
+dev_save(struct platform *p, unsigned i, struct hw_blob *b)
+{
+	switch (i) {
+	case 0: return uart_save(&p->uart, b);
+	case 1: return pic_save(&p->pic, b);
+	case 2: return pit_save(&p->pit, b);
+	case 3: return rtc_save(&p->rtc, b);
+	case 4: return ioapic_save(&p->ioapic, b);
+	case 5: return pci_host_save(&p->pci, b);
+	case 6: return i8042_save(&p->kbc, b);
+	case 7: return pm_save(&p->pm, b);
+	case 8: return sysctl_save(&p->sysctl, b);
+	default: return lapic_save(&p->lapic[i - 9], b);
+	}
+}
+
+static int
+dev_load(struct platform *p, unsigned i, struct hw_blob *b)
+{
+	switch (i) {
+	case 0: return uart_load(&p->uart, b);
+	case 1: return pic_load(&p->pic, b);
+	case 2: return pit_load(&p->pit, b);
+	case 3: return rtc_load(&p->rtc, b);
+	case 4: return ioapic_load(&p->ioapic, b);
+	case 5: return pci_host_load(&p->pci, b);
+	case 6: return i8042_load(&p->kbc, b);
+	case 7: return pm_load(&p->pm, b);
+	case 8: return sysctl_load(&p->sysctl, b);
+	default: return lapic_load(&p->lapic[i - 9], b);
+	}
+}
+
+/* The device time, the CPU count, then each device's record and its length. */
+int
+platform_save(struct platform *p, struct hw_blob *b)
+{
+	hw_blob_put_header(b, PLATFORM_TAG, 1);
+	hw_put64(b, hw_now(&p->clock));
+	hw_put32(b, p->ncpus);
+	for (unsigned i = 0; i < NDEVS(p); i++) {
+		struct hw_blob rec;
+		int r;
+
+		hw_blob_writer(&rec);
+		r = dev_save(p, i, &rec);
+		hw_put32(b, (uint32_t)rec.len);
+		hw_put_bytes(b, rec.buf, rec.len);
+		hw_blob_free(&rec);
+		if (r < 0)
+			return r;
+	}
+	return hw_blob_saved(b);
+}
+
+int
+platform_load(struct platform *p, const void *data, size_t len)
+{
+	struct hw_blob b;
+	uint64_t then;
+	int r;
+
+	hw_blob_reader(&b, data, len);
+	r = hw_blob_get_header(&b, PLATFORM_TAG, 1);
+	then = hw_get64(&b);
+	if (r == 0 && hw_get32(&b) != p->ncpus)
+		r = -EINVAL;
+	for (unsigned i = 0; r == 0 && i < NDEVS(p); i++) {
+		uint32_t n = hw_get32(&b);
+		struct hw_blob rec;
+
+		if (b.short_read || n > b.len - b.pos)
+			return -EBADMSG;
+		hw_blob_reader(&rec, b.buf + b.pos, n);
+		b.pos += n;
+		r = dev_load(p, i, &rec);
+	}
+	if (r == 0)
+		r = hw_blob_done(&b, false);
+	if (r == 0)
+		p->clock_shift = (int64_t)(then - monotonic_ns());
+	return r;
 }

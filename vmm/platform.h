@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "hw/blob.h"
 #include "hw/bus.h"
 #include "hw/hw.h"
 #include "hw/i8042.h"
@@ -46,6 +47,7 @@ struct platform {
 	pthread_t timer_thread;
 	bool timer_running, timers_changed;
 	struct hw_clock clock;
+	int64_t clock_shift;	/* device time less CLOCK_MONOTONIC, after a restore */
 	struct platform_ops ops;
 	unsigned ncpus;
 
@@ -85,5 +87,13 @@ unsigned platform_events(struct platform *p, unsigned cpu, uint8_t *sipi);
 
 /* Console input: bytes accepted by the UART (its FIFO may be full). */
 size_t platform_console_in(struct platform *p, const uint8_t *buf, size_t n);
+
+/*
+ * With the lock: every device's state and the device time, for a
+ * snapshot (0 or -ENOMEM); and back, before platform_start(), the device
+ * clock going on from the time saved (0, -EBADMSG or -EINVAL as blob.h).
+ */
+int platform_save(struct platform *p, struct hw_blob *b);
+int platform_load(struct platform *p, const void *data, size_t len);
 
 #endif

@@ -349,6 +349,7 @@ kvm_machine_create(struct mach *m)
 		}
 	}
 	m->kvm.fd = fd;
+	m->kvm.xsave_size = kvm_xsave_probe(fd);
 	return 0;
 }
 
@@ -366,6 +367,19 @@ kvm_machine_destroy(struct mach *m)
 	close(m->kvm.fd);
 }
 
+static struct kvm_userspace_memory_region
+slot_region(const struct area *a, int slot)
+{
+	return (struct kvm_userspace_memory_region){
+		.slot = (uint32_t)slot,
+		.flags = ((a->prot & NVMM_PROT_WRITE) ? 0 : KVM_MEM_READONLY) |
+		    (a->log != NULL ? KVM_MEM_LOG_DIRTY_PAGES : 0),
+		.guest_phys_addr = a->gpa,
+		.memory_size = a->size,
+		.userspace_addr = a->hva,
+	};
+}
+
 int
 kvm_slot_set(struct mach *m, struct area *a)
 {
@@ -380,11 +394,7 @@ kvm_slot_set(struct mach *m, struct area *a)
 	}
 	if (slot < 0)
 		return -ENOBUFS;
-	reg.slot = slot;
-	reg.flags = (a->prot & NVMM_PROT_WRITE) ? 0 : KVM_MEM_READONLY;
-	reg.guest_phys_addr = a->gpa;
-	reg.memory_size = a->size;
-	reg.userspace_addr = a->hva;
+	reg = slot_region(a, slot);
 	r = kvm_ioctl(m->kvm.fd, KVM_SET_USER_MEMORY_REGION, &reg);
 	if (r < 0)
 		return r == -EEXIST ? -EINVAL : r;
@@ -405,4 +415,26 @@ kvm_slot_clear(struct mach *m, struct area *a)
 	m->kvm.slots[a->slot / 64] &= ~(1ULL << (a->slot % 64));
 	a->slot = -1;
 	return 0;
+}
+
+/* Dirty logging follows a->log; KVM changes a slot's flags in place. */
+int
+kvm_slot_log(struct mach *m, const struct area *a)
+{
+	struct kvm_userspace_memory_region reg = slot_region(a, a->slot);
+
+	return kvm_ioctl(m->kvm.fd, KVM_SET_USER_MEMORY_REGION, &reg);
+}
+
+/*
+ * The pages of the area written since the last call (or since logging
+ * began), one bit each from bit 0 of bitmap[0]; KVM clears its log.
+ */
+int
+kvm_dirty_log(struct mach *m, const struct area *a, uint64_t *bitmap)
+{
+	struct kvm_dirty_log log = { .slot = (uint32_t)a->slot,
+	    .dirty_bitmap = bitmap };
+
+	return kvm_ioctl(m->kvm.fd, KVM_GET_DIRTY_LOG, &log);
 }

@@ -28,6 +28,8 @@ struct area;
 struct nvmm_capability;
 struct nvmm_vcpu_exit;
 struct nvmm_vcpu_conf_cpuid;
+struct nvmmx_vcpu_extra;
+struct nvmmx_debug;
 
 #define KVM_MAX_SLOTS		512
 #define KVM_JOURNAL_MAX		8
@@ -49,6 +51,7 @@ struct kvm_parked {
 
 struct kvm_mach {
 	int fd;
+	uint32_t xsave_size;	/* KVM_CAP_XSAVE2's XSAVE size, 0: none */
 	uint64_t slots[KVM_MAX_SLOTS / 64];	/* bitmap of used slots */
 	struct kvm_parked parked[256];
 };
@@ -75,6 +78,11 @@ struct kvm_vcpu {
 
 	struct kvm_xsave *xsave; /* the last XSAVE image, kept for FPU sets */
 	bool xsave_valid;	/* ... and it is still the guest's */
+
+	struct kvm_guest_debug debug;	/* nvmmx_vcpu_debug()'s, for KVM */
+	bool debug_dirty;	/* ... not yet given to KVM */
+	bool debug_held;	/* a debug exit met while settling, to report */
+	struct kvm_debug_exit_arch debug_exit;
 
 	/*
 	 * The MSRS, XCR0 and debug registers KVM holds, when read or written
@@ -103,6 +111,8 @@ int kvm_machine_create(struct mach *);
 void kvm_machine_destroy(struct mach *);
 int kvm_slot_set(struct mach *, struct area *);
 int kvm_slot_clear(struct mach *, struct area *);
+int kvm_slot_log(struct mach *, const struct area *);
+int kvm_dirty_log(struct mach *, const struct area *, uint64_t *bitmap);
 
 int kvm_vcpu_create(struct vcpu *);
 void kvm_vcpu_destroy(struct vcpu *);
@@ -130,6 +140,14 @@ uint8_t *kvm_vcpu_io_data(struct vcpu *, uint32_t *count);
 void kvm_vcpu_mmio_data(struct vcpu *, uint64_t *gpa, uint8_t **data,
     uint32_t *len, bool *write);
 int kvm_vcpu_assisted(struct vcpu *, const struct kvm_mmio_rec *, unsigned);
+
+/* The extensions of <nvmm_ext.h>: full FPU state, events and TSC, debugging. */
+size_t kvm_xsave_size(const struct mach *);
+int kvm_vcpu_getxsave(struct vcpu *, void *);
+int kvm_vcpu_setxsave(struct vcpu *, const void *);
+int kvm_vcpu_getextra(struct vcpu *, struct nvmmx_vcpu_extra *);
+int kvm_vcpu_setextra(struct vcpu *, const struct nvmmx_vcpu_extra *);
+void kvm_vcpu_debug(struct vcpu *, const struct nvmmx_debug *);
 
 /* cpuid.c: NVMM's default CPUID policy over KVM's supported table. */
 struct kvm_cpuid2 *kvm_cpuid_build(const struct vcpu *);

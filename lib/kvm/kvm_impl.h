@@ -20,6 +20,7 @@ int kvm_ioctl(int fd, unsigned long req, void *arg);
 
 /* kvm_state.c */
 void kvm_provide(struct vcpu *);
+uint32_t kvm_xsave_probe(int vmfd);
 int kvm_flush_sync(struct vcpu *);
 
 /* kvm_run.c: completes an unfinished instruction before state is written. */

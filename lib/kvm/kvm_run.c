@@ -60,6 +60,9 @@ kvm_vcpu_create(struct vcpu *v)
 		run = p->run;
 		k->has_run = p->has_run;
 		p->fd = 0;
+		/* Its past life's debugging and TSC rate go (0: the host's). */
+		k->debug_dirty = true;
+		kvm_ioctl(fd, KVM_SET_TSC_KHZ, NULL);
 	} else {
 		fd = kvm_ioctl(v->mach->kvm.fd, KVM_CREATE_VCPU,
 		    (void *)(long)v->id);
@@ -75,7 +78,8 @@ kvm_vcpu_create(struct vcpu *v)
 	k->fd = fd;
 	k->run = run;
 	k->cpuid_dirty = true;
-	k->xsave = aligned_alloc(64, sizeof(*k->xsave));
+	k->xsave = aligned_alloc(64,
+	    (kvm_xsave_size(v->mach) + 63) & ~(size_t)63);
 	if (k->xsave == NULL) {
 		kvm_vcpu_destroy(v);
 		return -ENOMEM;
@@ -210,6 +214,11 @@ settle(struct vcpu *v, bool keep)
 			journal_absorb(k);
 			continue;
 		}
+		/* The step that ends the finished instruction: for the next run. */
+		if (run->exit_reason == KVM_EXIT_DEBUG && !restore) {
+			k->debug_held = true;
+			k->debug_exit = run->debug.arch;
+		}
 		if (assisted && !went_on) {
 			went_on = true;
 			between = run->s.regs.regs;
@@ -299,6 +308,59 @@ kvm_vcpu_inject(struct vcpu *v)
 	run->kvm_dirty_regs |= KVM_SYNC_X86_EVENTS;
 	if (r == 0 && nvmm_cache_off)
 		r = kvm_flush_sync(v);
+	return r;
+}
+
+/* ---- Guest debugging ---------------------------------------------------- */
+
+/* Given to KVM just before the guest next runs: see debug_arm(). */
+void
+kvm_vcpu_debug(struct vcpu *v, const struct nvmmx_debug *d)
+{
+	struct kvm_guest_debug *g = &v->kvm.debug;
+
+	memset(g, 0, sizeof(*g));
+	if (d->flags & NVMMX_DEBUG_STEP)
+		g->control |= KVM_GUESTDBG_SINGLESTEP;
+	if (d->flags & NVMMX_DEBUG_HWBP)
+		g->control |= KVM_GUESTDBG_USE_HW_BP;
+	if (d->flags & NVMMX_DEBUG_SWBP)
+		g->control |= KVM_GUESTDBG_USE_SW_BP;
+	if (d->flags != 0)
+		g->control |= KVM_GUESTDBG_ENABLE;
+	if (d->flags & NVMMX_DEBUG_HWBP) {
+		memcpy(g->arch.debugreg, d->dr, sizeof(d->dr));
+		g->arch.debugreg[7] = d->dr7;
+	}
+	v->kvm.debug_dirty = true;
+	v->kvm.debug_held = false;
+}
+
+/*
+ * KVM sets the trap flag for single steps only while RIP is where it was
+ * at KVM_SET_GUEST_DEBUG: registers loaded later (dirty sync regs, at the
+ * next entry) drop it. So they go in first, then the debug state.
+ */
+static int
+debug_arm(struct vcpu *v)
+{
+	struct kvm_vcpu *k = &v->kvm;
+	struct kvm_run *run = k->run;
+	bool regs = (run->kvm_dirty_regs & KVM_SYNC_X86_REGS) &&
+	    (k->debug.control & KVM_GUESTDBG_SINGLESTEP);
+	int r;
+
+	if (!k->debug_dirty && !regs)
+		return 0;
+	if (regs) {
+		r = kvm_ioctl(k->fd, KVM_SET_REGS, &run->s.regs.regs);
+		if (r < 0)
+			return r;
+		run->kvm_dirty_regs &= ~KVM_SYNC_X86_REGS;
+	}
+	r = kvm_ioctl(k->fd, KVM_SET_GUEST_DEBUG, &k->debug);
+	if (r == 0)
+		k->debug_dirty = false;
 	return r;
 }
 
@@ -409,6 +471,21 @@ exit_msr(struct vcpu *v, struct nvmm_vcpu_exit *exit)
 	}
 }
 
+/* pc is RIP (KVM gives CS.base + RIP); DR6 means nothing for #BP. */
+static void
+exit_debug(struct vcpu *v, struct nvmm_vcpu_exit *exit,
+    const struct kvm_debug_exit_arch *a)
+{
+	struct nvmmx_exit_debug d = {
+		.pc = v->kvm.run->s.regs.regs.rip,
+		.dr6 = a->exception == 1 ? a->dr6 : 0,
+		.vector = a->exception,
+	};
+
+	exit->reason = NVMMX_VCPU_EXIT_DEBUG;
+	memcpy(&exit->u, &d, sizeof(d));
+}
+
 static void
 exit_invalid(struct nvmm_vcpu_exit *exit, uint64_t code)
 {
@@ -469,6 +546,9 @@ translate_exit(struct vcpu *v, struct nvmm_vcpu_exit *exit)
 		return true;
 	case KVM_EXIT_SHUTDOWN:
 		exit->reason = NVMM_VCPU_EXIT_SHUTDOWN;
+		return true;
+	case KVM_EXIT_DEBUG:
+		exit_debug(v, exit, &run->debug.arch);
 		return true;
 	case KVM_EXIT_IRQ_WINDOW_OPEN:
 		if (k->nmi_window && nmi_unblocked(run)) {
@@ -560,6 +640,8 @@ stopped(struct vcpu *v, struct nvmm_vcpu_exit *exit)
 	/* State committed before a stop still reaches KVM, as on NetBSD. */
 	if (run->kvm_dirty_regs != 0 || k->pending != KVM_PENDING_NONE) {
 		r = kvm_settle_for_write(v, true);
+		if (r == 0)
+			r = debug_arm(v);
 		if (r == 0 && run->kvm_dirty_regs != 0) {
 			run->immediate_exit = 1;
 			r = kvm_ioctl(k->fd, KVM_RUN, NULL);
@@ -599,6 +681,11 @@ kvm_vcpu_run(struct vcpu *v, struct nvmm_vcpu_exit *exit)
 	for (;;) {
 		if (__atomic_load_n(&v->comm->stop, __ATOMIC_SEQ_CST))
 			return stopped(v, exit);
+		if (k->debug_held) {
+			k->debug_held = false;
+			exit_debug(v, exit, &k->debug_exit);
+			break;
+		}
 		/* An open window is reported without entering the guest. */
 		if (k->nmi_window && nmi_unblocked(run)) {
 			k->nmi_window = false;
@@ -623,6 +710,9 @@ kvm_vcpu_run(struct vcpu *v, struct nvmm_vcpu_exit *exit)
 		k->tpr_seen = run->cr8;
 		run->request_interrupt_window = k->int_window ||
 		    (k->nmi_window && run->s.regs.events.nmi.masked);
+		r = debug_arm(v);
+		if (r < 0)
+			return r;
 
 		__atomic_store_n(&k->tid, self_tid(), __ATOMIC_SEQ_CST);
 		r = kvm_ioctl(k->fd, KVM_RUN, NULL);

@@ -187,15 +187,48 @@ intr_to_kvm(struct kvm_vcpu *k, struct kvm_vcpu_events *ev,
  * carry the FXSAVE image there. A set keeps the rest of the image, so it
  * starts from a fresh copy unless one was read since the run.
  */
-static int
-fpu_read(struct kvm_vcpu *k)
+#define XSTATE_BV_OFFSET	512
+#define XSTATE_X87_SSE		0x3ULL
+
+/* The image's x87 and SSE parts are loaded, not reset to their init state. */
+static void
+xsave_legacy_on(void *region)
 {
+	uint64_t bv;
+
+	memcpy(&bv, (uint8_t *)region + XSTATE_BV_OFFSET, sizeof(bv));
+	bv |= XSTATE_X87_SSE;
+	memcpy((uint8_t *)region + XSTATE_BV_OFFSET, &bv, sizeof(bv));
+}
+
+uint32_t
+kvm_xsave_probe(int vmfd)
+{
+	int r = kvm_ioctl(vmfd, KVM_CHECK_EXTENSION,
+	    (void *)(long)KVM_CAP_XSAVE2);
+
+	return r > 0 ? (uint32_t)r : 0;
+}
+
+/* Without KVM_CAP_XSAVE2, the fixed struct kvm_xsave. */
+size_t
+kvm_xsave_size(const struct mach *m)
+{
+	return m->kvm.xsave_size != 0 ? m->kvm.xsave_size :
+	    sizeof(struct kvm_xsave);
+}
+
+static int
+fpu_read(struct vcpu *v)
+{
+	struct kvm_vcpu *k = &v->kvm;
 	struct kvm_fpu f;
 	struct fxsave fx;
 	int r;
 
 	if (kvm_have_xsave)
-		return kvm_ioctl(k->fd, KVM_GET_XSAVE, k->xsave);
+		return kvm_ioctl(k->fd, v->mach->kvm.xsave_size != 0 ?
+		    KVM_GET_XSAVE2 : KVM_GET_XSAVE, k->xsave);
 	r = kvm_ioctl(k->fd, KVM_GET_FPU, &f);
 	if (r < 0)
 		return r;
@@ -209,28 +242,21 @@ fpu_read(struct kvm_vcpu *k)
 	fx.fx_mxcsr = f.mxcsr;
 	memcpy(fx.fx_87_ac, f.fpr, sizeof(f.fpr));
 	memcpy(fx.fx_xmm, f.xmm, sizeof(f.xmm));
-	memset(k->xsave, 0, sizeof(*k->xsave));
+	memset(k->xsave, 0, kvm_xsave_size(v->mach));
 	memcpy(k->xsave->region, &fx, sizeof(fx));
+	xsave_legacy_on(k->xsave->region);
 	return 0;
 }
 
-#define XSTATE_BV_OFFSET	512
-#define XSTATE_X87_SSE		0x3ULL
-
 static int
-fpu_write(struct kvm_vcpu *k)
+fpu_write(struct vcpu *v)
 {
+	struct kvm_vcpu *k = &v->kvm;
 	struct kvm_fpu f;
 	struct fxsave fx;
-	uint64_t bv;
 
 	if (kvm_have_xsave) {
-		/* The x87 and SSE parts are loaded, not reset to their init state. */
-		memcpy(&bv, (uint8_t *)k->xsave->region + XSTATE_BV_OFFSET,
-		    sizeof(bv));
-		bv |= XSTATE_X87_SSE;
-		memcpy((uint8_t *)k->xsave->region + XSTATE_BV_OFFSET, &bv,
-		    sizeof(bv));
+		xsave_legacy_on(k->xsave->region);
 		return kvm_ioctl(k->fd, KVM_SET_XSAVE, k->xsave);
 	}
 	memcpy(&fx, k->xsave->region, sizeof(fx));
@@ -254,7 +280,7 @@ fpu_get(struct vcpu *v, struct fxsave *fx)
 	int r;
 
 	if (!k->xsave_valid || nvmm_cache_off) {
-		r = fpu_read(k);
+		r = fpu_read(v);
 		if (r < 0)
 			return r;
 		k->xsave_valid = true;
@@ -262,6 +288,15 @@ fpu_get(struct vcpu *v, struct fxsave *fx)
 	memcpy(fx, k->xsave->region, sizeof(*fx));
 	fx->fx_mxcsr_mask = kvm_mxcsr_mask;
 	return 0;
+}
+
+/* What setstate(FPU) loads: as NetBSD, the host's MXCSR mask applied. */
+static void
+fpu_image(struct fxsave *img, const struct fxsave *fx)
+{
+	*img = *fx;
+	img->fx_mxcsr_mask = kvm_mxcsr_mask;
+	img->fx_mxcsr &= fx->fx_mxcsr_mask & kvm_mxcsr_mask;
 }
 
 static int
@@ -274,15 +309,60 @@ fpu_set(struct vcpu *v, const struct fxsave *fx)
 	r = fpu_get(v, &cur);
 	if (r < 0)
 		return r;
-	/* As NetBSD: the mask is the host's, MXCSR bits outside it dropped. */
-	img = *fx;
-	img.fx_mxcsr_mask = kvm_mxcsr_mask;
-	img.fx_mxcsr &= fx->fx_mxcsr_mask & kvm_mxcsr_mask;
+	fpu_image(&img, fx);
 	/* What KVM holds, fetched since the guest last ran: no ioctl. */
 	if (!nvmm_cache_off && memcmp(&cur, &img, sizeof(img)) == 0)
 		return 0;
 	memcpy(k->xsave->region, &img, sizeof(img));
-	return fpu_write(k);
+	return fpu_write(v);
+}
+
+/*
+ * The whole image, as the next run would load it: a setstate(FPU) not
+ * yet committed replaces the legacy area, as it will then.
+ */
+int
+kvm_vcpu_getxsave(struct vcpu *v, void *buf)
+{
+	struct fxsave fx;
+	int r;
+
+	r = fpu_get(v, &fx);
+	if (r < 0)
+		return r;
+	memcpy(buf, v->kvm.xsave->region, kvm_xsave_size(v->mach));
+	if (v->comm->state_commit & NVMM_X64_STATE_FPU) {
+		fpu_image(&fx, &v->comm->state.fpu);
+		xsave_legacy_on(buf);
+	}
+	memcpy(buf, &fx, sizeof(fx));
+	return 0;
+}
+
+/*
+ * Loaded now, over any setstate(FPU) not yet committed. KVM may normalise
+ * the image (parts whose XSTATE_BV bit is clear), so the next read asks it.
+ */
+int
+kvm_vcpu_setxsave(struct vcpu *v, const void *buf)
+{
+	struct kvm_vcpu *k = &v->kvm;
+	int r;
+
+	/* KVM checks XSTATE_BV against the guest's CPUID: that goes first. */
+	r = kvm_settle_for_write(v, false);
+	if (r == 0)
+		r = kvm_cpuid_install(v);
+	if (r < 0)
+		return r;
+	memcpy(k->xsave, buf, kvm_xsave_size(v->mach));
+	r = fpu_write(v);
+	k->xsave_valid = false;
+	if (r == 0) {
+		v->comm->state_cached &= ~NVMM_X64_STATE_FPU;
+		v->comm->state_commit &= ~NVMM_X64_STATE_FPU;
+	}
+	return r;
 }
 
 /* ---- getstate, commit --------------------------------------------------- */
@@ -473,8 +553,12 @@ kvm_flush_sync(struct vcpu *v)
 	struct kvm_run *run = v->kvm.run;
 	int r = 0;
 
-	if (run->kvm_dirty_regs & KVM_SYNC_X86_REGS)
+	if (run->kvm_dirty_regs & KVM_SYNC_X86_REGS) {
 		r = kvm_ioctl(v->kvm.fd, KVM_SET_REGS, &run->s.regs.regs);
+		/* They end single steps: see debug_arm() in kvm_run.c. */
+		if (v->kvm.debug.control & KVM_GUESTDBG_SINGLESTEP)
+			v->kvm.debug_dirty = true;
+	}
 	if (r == 0 && (run->kvm_dirty_regs & KVM_SYNC_X86_SREGS))
 		r = kvm_ioctl(v->kvm.fd, KVM_SET_SREGS, &run->s.regs.sregs);
 	if (r == 0 && (run->kvm_dirty_regs & KVM_SYNC_X86_EVENTS))
@@ -619,4 +703,104 @@ kvm_vcpu_paging(struct vcpu *v)
 		crs_from_kvm(comm->state.crs, sr);
 	if (!(comm->state_cached & NVMM_X64_STATE_MSRS))
 		comm->state.msrs[NVMM_X64_MSR_EFER] = sr->efer;
+}
+
+/* ---- Events and TSC frequency (nvmmx_vcpu_extra) ------------------------ */
+
+/*
+ * The events live in the sync regs like the INTR group. An NMI that KVM
+ * was delivering (nmi.injected, which masks NMIs) is reported as pending
+ * and unmasked: delivered again from the start, it ends the same.
+ */
+int
+kvm_vcpu_getextra(struct vcpu *v, struct nvmmx_vcpu_extra *x)
+{
+	const struct kvm_vcpu_events *e = &v->kvm.run->s.regs.events;
+	int r, khz;
+
+	r = sync_fetch(v, NVMM_X64_STATE_INTR);
+	if (r < 0)
+		return r;
+	khz = kvm_ioctl(v->kvm.fd, KVM_GET_TSC_KHZ, NULL);
+	if (khz < 0)
+		return khz;
+	memset(x, 0, sizeof(*x));
+	x->tsc_khz = (uint64_t)khz;
+	x->nmi_masked = e->nmi.masked && !e->nmi.injected;
+	x->nmi_pending = e->nmi.pending || e->nmi.injected;
+	if (e->exception.injected) {
+		x->exc_pending = 1;
+		x->exc_vector = e->exception.nr;
+		x->exc_has_error = e->exception.has_error_code != 0;
+		if (x->exc_has_error)
+			x->exc_error = e->exception.error_code;
+	}
+	if (e->interrupt.injected) {
+		x->intr_pending = 1;
+		x->intr_vector = e->interrupt.nr;
+		x->intr_soft = e->interrupt.soft != 0;
+	}
+	return 0;
+}
+
+/*
+ * Loaded now, and into the sync copy that later commits of INTR and
+ * injections start from. Only KVM_VCPUEVENT_VALID_NMI_PENDING: the
+ * interrupt shadow stays the INTR group's.
+ */
+int
+kvm_vcpu_setextra(struct vcpu *v, const struct nvmmx_vcpu_extra *x)
+{
+	struct kvm_vcpu *k = &v->kvm;
+	struct kvm_vcpu_events *e = &k->run->s.regs.events, ev;
+	int r, khz;
+
+	r = kvm_settle_for_write(v, false);
+	if (r == 0)
+		r = sync_fetch(v, NVMM_X64_STATE_INTR);
+	if (r < 0)
+		return r;
+	/*
+	 * Without TSC scaling KVM takes rates near the host's, or above it;
+	 * its EINVAL can only mean a rate it cannot give. It keeps the rate
+	 * it refused as the one KVM_GET_TSC_KHZ reports: the old one goes back.
+	 */
+	khz = kvm_ioctl(k->fd, KVM_GET_TSC_KHZ, NULL);
+	if (khz < 0)
+		return khz;
+	r = kvm_ioctl(k->fd, KVM_SET_TSC_KHZ,
+	    (void *)(unsigned long)x->tsc_khz);
+	if (r < 0) {
+		kvm_ioctl(k->fd, KVM_SET_TSC_KHZ, (void *)(unsigned long)khz);
+		return r == -EINVAL ? -ENOTSUP : r;
+	}
+
+	ev = *e;
+	ev.flags = KVM_VCPUEVENT_VALID_NMI_PENDING;
+	ev.nmi.injected = 0;
+	ev.nmi.pending = x->nmi_pending;
+	ev.nmi.masked = x->nmi_masked;
+	memset(&ev.exception, 0, sizeof(ev.exception));
+	ev.exception.injected = x->exc_pending;
+	ev.exception.nr = x->exc_vector;
+	ev.exception.has_error_code = x->exc_has_error;
+	ev.exception.error_code = x->exc_error;
+	ev.interrupt.injected = x->intr_pending;
+	ev.interrupt.nr = x->intr_vector;
+	ev.interrupt.soft = x->intr_soft;
+	r = kvm_ioctl(k->fd, KVM_SET_VCPU_EVENTS, &ev);
+	if (r < 0) {
+		kvm_ioctl(k->fd, KVM_SET_TSC_KHZ, (void *)(unsigned long)khz);
+		return r;
+	}
+	e->nmi = ev.nmi;
+	e->exception = ev.exception;
+	e->interrupt.injected = ev.interrupt.injected;
+	e->interrupt.nr = ev.interrupt.nr;
+	e->interrupt.soft = ev.interrupt.soft;
+	/* The one INTR field these make. */
+	if (v->comm->state_cached & NVMM_X64_STATE_INTR)
+		v->comm->state.intr.evt_pending = x->exc_pending ||
+		    x->intr_pending;
+	return 0;
 }

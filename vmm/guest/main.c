@@ -27,15 +27,20 @@
  * "panic: exception V error 0xE at rip 0xR".
  *
  * Commands, one per line:
- *	help		"commands: help poweroff reboot triple"
+ *	help		"commands: help poweroff reboot triple uptime rtc"
  *	poweroff	"bye", then SLP_TYP(_S5) | SLP_EN to PM1a_CNT
  *	reboot		"rebooting", then 0xFE to port 0x64
  *	triple		"triple fault", then one, on purpose
+ *	uptime		"pit: 10 ticks", then "uptime: N ms" since boot by
+ *			the TSC, its rate taken on the ACPI PM timer at boot
+ *	rtc		the "rtc:" line again, read as at boot
  *	anything else	"unknown command: WORD"
  */
 #include "guest.h"
 
 #define PIT_HZ		1193182
+#define PM_TMR_HZ	3579545
+#define PM_TMR_MASK	0xFFFFFF
 #define TICK_HZ		100
 #define TICKS		10
 
@@ -64,6 +69,16 @@
 void guest_main(uint32_t start_info);
 
 static volatile unsigned lapic_ticks, rtc_updates;
+static uint64_t tsc_boot, tsc_per_ms;
+
+static uint64_t
+rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+}
 
 static void
 pit_tick(void)
@@ -79,7 +94,8 @@ static uint32_t
 pit_via_pic(void)
 {
 	unsigned div = (PIT_HZ + TICK_HZ / 2) / TICK_HZ;
-	uint32_t left;
+	uint32_t left, pm;
+	uint64_t tsc;
 
 	pic_init(PC_IRQ_PIT, pit_tick);
 	lapic_write(LAPIC_TIMER_DIV, 0x3);	/* divide by 16 */
@@ -89,8 +105,14 @@ pit_via_pic(void)
 	outb(PC_PORT_PIT, div >> 8);
 	wait_for(&pit_ticks, 1, 0);
 	lapic_write(LAPIC_TIMER_INIT, 0xFFFFFFFF);
+	tsc = rdtsc();
+	pm = inl(PC_PORT_PM_TMR);
 	wait_for(&pit_ticks, 1 + TICKS, 0);
 	left = lapic_read(LAPIC_TIMER_CUR);
+	/* The PM timer runs on the VMM's clock, however late the ticks come. */
+	pm = (inl(PC_PORT_PM_TMR) - pm) & PM_TMR_MASK;
+	if (pm != 0)
+		tsc_per_ms = (rdtsc() - tsc) * (PM_TMR_HZ / 1000) / pm;
 	kprintf("pit: %u ticks via pic\n", TICKS);
 	return (0xFFFFFFFF - left) / TICKS;
 }
@@ -261,6 +283,18 @@ cmd_triple(void)
 	halt();
 }
 
+/* The PIT ticks again for a while: the timers work. */
+static void
+cmd_uptime(void)
+{
+	ioapic_route(PC_IRQ_PIT, pit_tick);
+	wait_for(&pit_ticks, pit_ticks + TICKS, 0);
+	ioapic_mask(PC_IRQ_PIT);
+	kprintf("pit: %u ticks\n", TICKS);
+	kprintf("uptime: %lu ms\n", tsc_per_ms == 0 ? 0 :
+	    (unsigned long)((rdtsc() - tsc_boot) / tsc_per_ms));
+}
+
 static const struct command {
 	const char *name;
 	void (*run)(void);
@@ -269,6 +303,8 @@ static const struct command {
 	{ "poweroff", cmd_poweroff },
 	{ "reboot", cmd_reboot },
 	{ "triple", cmd_triple },
+	{ "uptime", cmd_uptime },
+	{ "rtc", rtc },
 };
 
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
@@ -345,6 +381,7 @@ guest_main(uint32_t start_info)
 	const uint32_t *si = (const uint32_t *)(uint64_t)start_info;
 	uint32_t lapic_per_tick;
 
+	tsc_boot = rdtsc();
 	uart_init();
 	kprintf("nvmm-run built-in guest\n");
 	/* hvm_start_info.rsdp_paddr; without it, scan for the RSDP. */

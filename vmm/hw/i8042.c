@@ -168,3 +168,38 @@ i8042_cmd_write(struct i8042 *kbc, unsigned offset, unsigned size,
 
 BUS_HANDLER(i8042_data_io, struct i8042, i8042_data_read, i8042_data_write)
 BUS_HANDLER(i8042_cmd_io, struct i8042, i8042_cmd_read, i8042_cmd_write)
+
+#define I8042_TAG	HW_TAG('K', 'B', 'C', ' ')
+
+int
+i8042_save(const struct i8042 *kbc, struct hw_blob *b)
+{
+	hw_blob_put_header(b, I8042_TAG, 1);
+	hw_put8(b, kbc->status);
+	hw_put8(b, kbc->ctr);
+	hw_put8(b, kbc->out);
+	hw_put8(b, kbc->pending);
+	hw_put_irq(b, &kbc->kbd_irq);
+	hw_put_irq(b, &kbc->aux_irq);
+	return hw_blob_saved(b);
+}
+
+int
+i8042_load(struct i8042 *kbc, struct hw_blob *b)
+{
+	struct i8042 n = *kbc;
+	int r = hw_blob_get_header(b, I8042_TAG, 1);
+
+	if (r < 0)
+		return r;
+	n.status = hw_get8(b);
+	n.ctr = hw_get8(b);
+	n.out = hw_get8(b);
+	n.pending = hw_get8(b);
+	hw_get_irq(b, &n.kbd_irq);
+	hw_get_irq(b, &n.aux_irq);
+	r = hw_blob_done(b, false);
+	if (r == 0)
+		*kbc = n;
+	return r;
+}

@@ -11,6 +11,7 @@
 #ifndef HW_I8042_H
 #define HW_I8042_H
 
+#include "blob.h"
 #include "bus.h"
 #include "hw.h"
 
@@ -46,5 +47,9 @@ uint32_t i8042_cmd_read(struct i8042 *kbc, unsigned offset, unsigned size);
 void i8042_cmd_write(struct i8042 *kbc, unsigned offset, unsigned size,
     uint32_t val);
 bus_handler i8042_data_io, i8042_cmd_io;
+
+/* Snapshots: the state, and back into a device from i8042_init() (blob.h). */
+int i8042_save(const struct i8042 *kbc, struct hw_blob *b);
+int i8042_load(struct i8042 *kbc, struct hw_blob *b);
 
 #endif

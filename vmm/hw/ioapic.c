@@ -144,3 +144,36 @@ ioapic_eoi(struct ioapic *io, uint8_t vector)
 		service_level(io, pin);
 	}
 }
+
+#define IOAPIC_TAG	HW_TAG('I', 'O', 'A', 'P')
+
+int
+ioapic_save(const struct ioapic *io, struct hw_blob *b)
+{
+	hw_blob_put_header(b, IOAPIC_TAG, 1);
+	for (int i = 0; i < PC_IOAPIC_PINS; i++)
+		hw_put64(b, io->rte[i]);
+	hw_put32(b, io->pins);
+	hw_put8(b, io->sel);
+	hw_put8(b, io->id);
+	return hw_blob_saved(b);
+}
+
+int
+ioapic_load(struct ioapic *io, struct hw_blob *b)
+{
+	struct ioapic n = *io;
+	int r = hw_blob_get_header(b, IOAPIC_TAG, 1);
+
+	if (r < 0)
+		return r;
+	for (int i = 0; i < PC_IOAPIC_PINS; i++)
+		n.rte[i] = hw_get64(b);
+	n.pins = hw_get32(b);
+	n.sel = hw_get8(b);
+	n.id = hw_get8(b);
+	r = hw_blob_done(b, (n.pins >> PC_IOAPIC_PINS) != 0 || n.id > 0xF);
+	if (r == 0)
+		*io = n;
+	return r;
+}

@@ -10,6 +10,7 @@
 #ifndef HW_IOAPIC_H
 #define HW_IOAPIC_H
 
+#include "blob.h"
 #include "bus.h"
 #include "hw.h"
 #include "pc.h"
@@ -49,5 +50,9 @@ int ioapic_set_irq(struct ioapic *io, unsigned pin, int level);
 
 /* A LAPIC's EOI of VECTOR: clears remote IRR, re-delivers held lines. */
 void ioapic_eoi(struct ioapic *io, uint8_t vector);
+
+/* Snapshots: the state, and back into a device from ioapic_init() (blob.h). */
+int ioapic_save(const struct ioapic *io, struct hw_blob *b);
+int ioapic_load(struct ioapic *io, struct hw_blob *b);
 
 #endif

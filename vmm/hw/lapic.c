@@ -531,3 +531,85 @@ lapic_route(struct lapic *const *lapics, unsigned n,
 	}
 	return hit;
 }
+
+#define LAPIC_TAG	HW_TAG('L', 'A', 'P', 'I')
+
+static void
+put_bits(struct hw_blob *b, const struct apic_bits *bits)
+{
+	for (int i = 0; i < 8; i++)
+		hw_put32(b, bits->w[i]);
+}
+
+static void
+get_bits(struct hw_blob *b, struct apic_bits *bits)
+{
+	for (int i = 0; i < 8; i++)
+		bits->w[i] = hw_get32(b);
+}
+
+int
+lapic_save(const struct lapic *l, struct hw_blob *b)
+{
+	const uint32_t regs[] = {
+		l->id, l->tpr, l->ldr, l->dfr, l->svr, l->esr, l->esr_pending,
+		l->icr_lo, l->icr_hi, l->timer_icr, l->timer_dcr,
+	};
+
+	hw_blob_put_header(b, LAPIC_TAG, 1);
+	for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++)
+		hw_put32(b, regs[i]);
+	hw_put32(b, l->timer_div);
+	hw_put32(b, l->events);
+	for (int i = 0; i < LAPIC_NLVT; i++)
+		hw_put32(b, l->lvt[i]);
+	put_bits(b, &l->irr);
+	put_bits(b, &l->isr);
+	put_bits(b, &l->tmr);
+	hw_put64(b, l->timer_start);
+	hw_put64(b, l->timer_seen);
+	hw_put8(b, l->lint[0]);
+	hw_put8(b, l->lint[1]);
+	hw_put8(b, l->extint);
+	hw_put8(b, l->sipi_vector);
+	return hw_blob_saved(b);
+}
+
+int
+lapic_load(struct lapic *lapic, struct hw_blob *b)
+{
+	struct lapic n = *lapic;
+	uint32_t *const regs[] = {
+		&n.id, &n.tpr, &n.ldr, &n.dfr, &n.svr, &n.esr, &n.esr_pending,
+		&n.icr_lo, &n.icr_hi, &n.timer_icr, &n.timer_dcr,
+	};
+	uint32_t div, events;
+	int r = hw_blob_get_header(b, LAPIC_TAG, 1);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++)
+		*regs[i] = hw_get32(b);
+	div = hw_get32(b);
+	events = hw_get32(b);
+	for (int i = 0; i < LAPIC_NLVT; i++)
+		n.lvt[i] = hw_get32(b);
+	get_bits(b, &n.irr);
+	get_bits(b, &n.isr);
+	get_bits(b, &n.tmr);
+	n.timer_start = hw_get64(b);
+	n.timer_seen = hw_get64(b);
+	n.lint[0] = hw_get_bool(b);
+	n.lint[1] = hw_get_bool(b);
+	n.extint = hw_get_bool(b);
+	n.sipi_vector = hw_get8(b);
+	n.timer_div = div;
+	n.events = events;
+	/* The divisor is one DCR gives: a power of two up to 128. */
+	r = hw_blob_done(b, div == 0 || div > 128 || (div & (div - 1)) ||
+	    (events & ~(unsigned)(LAPIC_EV_NMI | LAPIC_EV_INIT |
+	    LAPIC_EV_SIPI)) || n.timer_seen < n.timer_start);
+	if (r == 0)
+		*lapic = n;
+	return r;
+}

@@ -17,6 +17,7 @@
 #ifndef HW_LAPIC_H
 #define HW_LAPIC_H
 
+#include "blob.h"
 #include "bus.h"
 #include "hw.h"
 
@@ -140,5 +141,9 @@ void lapic_deliver(struct lapic *lapic, const struct apic_msg *msg);
  */
 uint64_t lapic_route(struct lapic *const *lapics, unsigned n,
     const struct apic_msg *msg);
+
+/* Snapshots: the state, and back into a device from lapic_init() (blob.h). */
+int lapic_save(const struct lapic *lapic, struct hw_blob *b);
+int lapic_load(struct lapic *lapic, struct hw_blob *b);
 
 #endif

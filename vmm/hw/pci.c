@@ -84,3 +84,30 @@ pci_data_write(struct pci_host *pci, unsigned offset, unsigned size,
 
 BUS_HANDLER(pci_addr_io, struct pci_host, pci_addr_read, pci_addr_write)
 BUS_HANDLER(pci_data_io, struct pci_host, pci_data_read, pci_data_write)
+
+#define PCI_TAG		HW_TAG('P', 'C', 'I', ' ')
+
+int
+pci_host_save(const struct pci_host *pci, struct hw_blob *b)
+{
+	hw_blob_put_header(b, PCI_TAG, 1);
+	hw_put32(b, pci->addr);
+	hw_put_bytes(b, pci->bridge, PCI_CFG_SIZE);
+	return hw_blob_saved(b);
+}
+
+int
+pci_host_load(struct pci_host *pci, struct hw_blob *b)
+{
+	struct pci_host n = *pci;
+	int r = hw_blob_get_header(b, PCI_TAG, 1);
+
+	if (r < 0)
+		return r;
+	n.addr = hw_get32(b);
+	hw_get_bytes(b, n.bridge, PCI_CFG_SIZE);
+	r = hw_blob_done(b, false);
+	if (r == 0)
+		*pci = n;
+	return r;
+}

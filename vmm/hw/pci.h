@@ -10,6 +10,7 @@
 #ifndef HW_PCI_H
 #define HW_PCI_H
 
+#include "blob.h"
 #include "bus.h"
 #include "hw.h"
 
@@ -39,5 +40,9 @@ uint32_t pci_data_read(struct pci_host *pci, unsigned offset, unsigned size);
 void pci_data_write(struct pci_host *pci, unsigned offset, unsigned size,
     uint32_t val);
 bus_handler pci_addr_io, pci_data_io;
+
+/* Snapshots: the state, and back into a device from pci_host_init() (blob.h). */
+int pci_host_save(const struct pci_host *pci, struct hw_blob *b);
+int pci_host_load(struct pci_host *pci, struct hw_blob *b);
 
 #endif

@@ -325,3 +325,68 @@ pic_elcr_io(void *opaque, uint64_t offset, void *data, unsigned size,
 {
 	pic_io(opaque, PIC_ELCR, offset, data, size, is_write);
 }
+
+#define PIC_TAG		HW_TAG('P', 'I', 'C', ' ')
+
+int
+pic_save(const struct pic *pic, struct hw_blob *b)
+{
+	hw_blob_put_header(b, PIC_TAG, 1);
+	for (int i = 0; i < 2; i++) {
+		const struct pic_chip *c = &pic->chip[i];
+
+		hw_put8(b, c->irr);
+		hw_put8(b, c->isr);
+		hw_put8(b, c->imr);
+		hw_put8(b, c->pins);
+		hw_put8(b, c->elcr);
+		hw_put8(b, c->base);
+		hw_put8(b, c->prio);
+		hw_put8(b, c->icw_step);
+		hw_put8(b, (uint8_t)(c->icw4 | c->single << 1 | c->auto_eoi << 2 |
+		    c->rotate_aeoi << 3 | c->sfnm << 4 | c->special_mask << 5 |
+		    c->read_isr << 6 | c->poll << 7));
+	}
+	hw_put_irq(b, &pic->intr);
+	return hw_blob_saved(b);
+}
+
+int
+pic_load(struct pic *pic, struct hw_blob *b)
+{
+	struct pic n = *pic;
+	bool bad = false;
+	int r = hw_blob_get_header(b, PIC_TAG, 1);
+
+	if (r < 0)
+		return r;
+	for (int i = 0; i < 2; i++) {
+		struct pic_chip *c = &n.chip[i];
+		uint8_t flags;
+
+		c->irr = hw_get8(b);
+		c->isr = hw_get8(b);
+		c->imr = hw_get8(b);
+		c->pins = hw_get8(b);
+		c->elcr = hw_get8(b);
+		c->base = hw_get8(b);
+		c->prio = hw_get8(b);
+		c->icw_step = hw_get8(b);
+		flags = hw_get8(b);
+		c->icw4 = flags & 0x01;
+		c->single = flags & 0x02;
+		c->auto_eoi = flags & 0x04;
+		c->rotate_aeoi = flags & 0x08;
+		c->sfnm = flags & 0x10;
+		c->special_mask = flags & 0x20;
+		c->read_isr = flags & 0x40;
+		c->poll = flags & 0x80;
+		bad |= (c->elcr & ~c->elcr_mask) || c->prio > 7 ||
+		    c->icw_step == 1 || c->icw_step > 4 || (c->base & 7);
+	}
+	hw_get_irq(b, &n.intr);
+	r = hw_blob_done(b, bad);
+	if (r == 0)
+		*pic = n;
+	return r;
+}

@@ -9,6 +9,7 @@
 #ifndef HW_PIC_H
 #define HW_PIC_H
 
+#include "blob.h"
 #include "bus.h"
 #include "hw.h"
 
@@ -55,5 +56,9 @@ uint32_t pic_read(struct pic *pic, enum pic_block blk, unsigned offset,
 void pic_write(struct pic *pic, enum pic_block blk, unsigned offset,
     unsigned size, uint32_t val);
 bus_handler pic_master_io, pic_slave_io, pic_elcr_io;
+
+/* Snapshots: the state, and back into a device from pic_init() (blob.h). */
+int pic_save(const struct pic *pic, struct hw_blob *b);
+int pic_load(struct pic *pic, struct hw_blob *b);
 
 #endif

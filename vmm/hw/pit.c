@@ -339,3 +339,74 @@ pit_next_deadline(const struct pit *pit)
 
 	return edge == NO_EDGE ? HW_NO_DEADLINE : hw_ticks_to_ns(edge, PIT_HZ);
 }
+
+#define PIT_TAG		HW_TAG('P', 'I', 'T', ' ')
+
+int
+pit_save(const struct pit *pit, struct hw_blob *b)
+{
+	hw_blob_put_header(b, PIT_TAG, 1);
+	for (int i = 0; i < 3; i++) {
+		const struct pit_channel *c = &pit->ch[i];
+
+		hw_put32(b, c->count);
+		hw_put64(b, c->start);
+		hw_put64(b, c->frozen);
+		hw_put64(b, c->irq_seen);
+		hw_put16(b, c->latch);
+		hw_put8(b, c->lsb);
+		hw_put8(b, c->mode);
+		hw_put8(b, c->access);
+		hw_put8(b, c->status);
+		hw_put16(b, (uint16_t)(c->bcd | c->gate << 1 | c->counting << 2 |
+		    c->loaded << 3 | c->null_count << 4 | c->latched << 5 |
+		    c->status_latched << 6 | c->read_msb << 7 |
+		    c->write_msb << 8));
+	}
+	hw_put8(b, pit->port61);
+	hw_put_irq(b, &pit->irq);
+	return hw_blob_saved(b);
+}
+
+int
+pit_load(struct pit *pit, struct hw_blob *b)
+{
+	struct pit n = *pit;
+	bool bad = false;
+	int r = hw_blob_get_header(b, PIT_TAG, 1);
+
+	if (r < 0)
+		return r;
+	for (int i = 0; i < 3; i++) {
+		struct pit_channel *c = &n.ch[i];
+		uint16_t flags;
+
+		c->count = hw_get32(b);
+		c->start = hw_get64(b);
+		c->frozen = hw_get64(b);
+		c->irq_seen = hw_get64(b);
+		c->latch = hw_get16(b);
+		c->lsb = hw_get8(b);
+		c->mode = hw_get8(b);
+		c->access = hw_get8(b);
+		c->status = hw_get8(b);
+		flags = hw_get16(b);
+		c->bcd = flags & 0x001;
+		c->gate = flags & 0x002;
+		c->counting = flags & 0x004;
+		c->loaded = flags & 0x008;
+		c->null_count = flags & 0x010;
+		c->latched = flags & 0x020;
+		c->status_latched = flags & 0x040;
+		c->read_msb = flags & 0x080;
+		c->write_msb = flags & 0x100;
+		bad |= c->count > 65536 || (c->counting && c->count == 0) ||
+		    c->mode > 5 || c->access > ACCESS_WORD || flags > 0x1FF;
+	}
+	n.port61 = hw_get8(b);
+	hw_get_irq(b, &n.irq);
+	r = hw_blob_done(b, bad);
+	if (r == 0)
+		*pit = n;
+	return r;
+}

@@ -12,6 +12,7 @@
 #ifndef HW_PIT_H
 #define HW_PIT_H
 
+#include "blob.h"
 #include "bus.h"
 #include "hw.h"
 
@@ -58,5 +59,9 @@ void pit_advance(struct pit *pit, uint64_t now_ns);
 
 /* When channel 0's next rising edge is due, or HW_NO_DEADLINE. */
 uint64_t pit_next_deadline(const struct pit *pit);
+
+/* Snapshots: the state, and back into a device from pit_init() (blob.h). */
+int pit_save(const struct pit *pit, struct hw_blob *b);
+int pit_load(struct pit *pit, struct hw_blob *b);
 
 #endif

@@ -93,3 +93,34 @@ pm_power_button(struct pm *pm)
 	pm->sts |= PM_STS_PWRBTN;
 	update_sci(pm);
 }
+
+#define PM_TAG		HW_TAG('P', 'M', ' ', ' ')
+
+int
+pm_save(const struct pm *pm, struct hw_blob *b)
+{
+	hw_blob_put_header(b, PM_TAG, 1);
+	hw_put16(b, pm->sts);
+	hw_put16(b, pm->en);
+	hw_put16(b, pm->cnt);
+	hw_put_irq(b, &pm->sci);
+	return hw_blob_saved(b);
+}
+
+int
+pm_load(struct pm *pm, struct hw_blob *b)
+{
+	struct pm n = *pm;
+	int r = hw_blob_get_header(b, PM_TAG, 1);
+
+	if (r < 0)
+		return r;
+	n.sts = hw_get16(b);
+	n.en = hw_get16(b);
+	n.cnt = hw_get16(b);
+	hw_get_irq(b, &n.sci);
+	r = hw_blob_done(b, false);
+	if (r == 0)
+		*pm = n;
+	return r;
+}

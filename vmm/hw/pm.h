@@ -12,6 +12,7 @@
 #ifndef HW_PM_H
 #define HW_PM_H
 
+#include "blob.h"
 #include "bus.h"
 #include "hw.h"
 #include "pc.h"
@@ -47,5 +48,9 @@ bus_handler pm_io;
 
 /* A press of the power button, for a clean guest shutdown. */
 void pm_power_button(struct pm *pm);
+
+/* Snapshots: the state, and back into a device from pm_init() (blob.h). */
+int pm_save(const struct pm *pm, struct hw_blob *b);
+int pm_load(struct pm *pm, struct hw_blob *b);
 
 #endif

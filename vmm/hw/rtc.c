@@ -314,3 +314,41 @@ rtc_set_memory(struct rtc *rtc, uint64_t below_4g, uint64_t above_4g)
 	rtc->cmos[0x5C] = high >> 8;
 	rtc->cmos[0x5D] = high >> 16;
 }
+
+#define RTC_TAG		HW_TAG('R', 'T', 'C', ' ')
+
+int
+rtc_save(const struct rtc *rtc, struct hw_blob *b)
+{
+	hw_blob_put_header(b, RTC_TAG, 1);
+	hw_put_bytes(b, rtc->cmos, RTC_CMOS_SIZE);
+	hw_put8(b, rtc->index);
+	hw_put8(b, rtc->nmi_disabled);
+	hw_put64(b, (uint64_t)rtc->base_sec);
+	hw_put64(b, rtc->base_ns);
+	hw_put64(b, rtc->seen_ns);
+	hw_put_irq(b, &rtc->irq);
+	return hw_blob_saved(b);
+}
+
+int
+rtc_load(struct rtc *rtc, struct hw_blob *b)
+{
+	struct rtc n = *rtc;
+	int r = hw_blob_get_header(b, RTC_TAG, 1);
+
+	if (r < 0)
+		return r;
+	hw_get_bytes(b, n.cmos, RTC_CMOS_SIZE);
+	n.index = hw_get8(b);
+	n.nmi_disabled = hw_get_bool(b);
+	n.base_sec = (int64_t)hw_get64(b);
+	n.base_ns = hw_get64(b);
+	n.seen_ns = hw_get64(b);
+	hw_get_irq(b, &n.irq);
+	r = hw_blob_done(b, n.index >= RTC_CMOS_SIZE ||
+	    n.seen_ns < n.base_ns);
+	if (r == 0)
+		*rtc = n;
+	return r;
+}

@@ -13,6 +13,7 @@
 
 #include <time.h>
 
+#include "blob.h"
 #include "bus.h"
 #include "hw.h"
 
@@ -70,5 +71,9 @@ void rtc_cmos_set(struct rtc *rtc, unsigned index, uint8_t val);
 
 /* The memory sizes at 0x15-0x18, 0x30-0x31, 0x34-0x35, 0x5B-0x5D. */
 void rtc_set_memory(struct rtc *rtc, uint64_t below_4g, uint64_t above_4g);
+
+/* Snapshots: the state, and back into a device from rtc_init() (blob.h). */
+int rtc_save(const struct rtc *rtc, struct hw_blob *b);
+int rtc_load(struct rtc *rtc, struct hw_blob *b);
 
 #endif

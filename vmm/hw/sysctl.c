@@ -90,3 +90,30 @@ sysctl_reset_write(struct sysctl *s, unsigned offset, unsigned size,
 BUS_HANDLER(sysctl_a_io, struct sysctl, sysctl_a_read, sysctl_a_write)
 BUS_HANDLER(sysctl_reset_io, struct sysctl, sysctl_reset_read,
     sysctl_reset_write)
+
+#define SYSCTL_TAG	HW_TAG('S', 'Y', 'S', 'C')
+
+int
+sysctl_save(const struct sysctl *s, struct hw_blob *b)
+{
+	hw_blob_put_header(b, SYSCTL_TAG, 1);
+	hw_put8(b, s->port_a);
+	hw_put8(b, s->reset_ctl);
+	return hw_blob_saved(b);
+}
+
+int
+sysctl_load(struct sysctl *s, struct hw_blob *b)
+{
+	struct sysctl n = *s;
+	int r = hw_blob_get_header(b, SYSCTL_TAG, 1);
+
+	if (r < 0)
+		return r;
+	n.port_a = hw_get8(b);
+	n.reset_ctl = hw_get8(b);
+	r = hw_blob_done(b, false);
+	if (r == 0)
+		*s = n;
+	return r;
+}

@@ -7,6 +7,7 @@
 #ifndef HW_SYSCTL_H
 #define HW_SYSCTL_H
 
+#include "blob.h"
 #include "bus.h"
 #include "hw.h"
 
@@ -28,5 +29,9 @@ uint32_t sysctl_reset_read(struct sysctl *s, unsigned offset, unsigned size);
 void sysctl_reset_write(struct sysctl *s, unsigned offset, unsigned size,
     uint32_t val);
 bus_handler sysctl_a_io, sysctl_reset_io;
+
+/* Snapshots: the state, and back into a device from sysctl_init() (blob.h). */
+int sysctl_save(const struct sysctl *s, struct hw_blob *b);
+int sysctl_load(struct sysctl *s, struct hw_blob *b);
 
 #endif

@@ -251,3 +251,55 @@ uart_receive(struct uart *u, const uint8_t *buf, size_t n)
 	update_irq(u);
 	return i;
 }
+
+#define UART_TAG	HW_TAG('U', 'A', 'R', 'T')
+
+int
+uart_save(const struct uart *u, struct hw_blob *b)
+{
+	hw_blob_put_header(b, UART_TAG, 1);
+	hw_put_bytes(b, u->rx, UART_FIFO_SIZE);
+	hw_put8(b, (uint8_t)u->rx_head);
+	hw_put8(b, (uint8_t)u->rx_count);
+	hw_put8(b, u->ier);
+	hw_put8(b, u->fcr);
+	hw_put8(b, u->lcr);
+	hw_put8(b, u->mcr);
+	hw_put8(b, u->lsr);
+	hw_put8(b, u->msr);
+	hw_put8(b, u->scr);
+	hw_put8(b, u->dll);
+	hw_put8(b, u->dlm);
+	hw_put8(b, u->thre_pending);
+	hw_put_irq(b, &u->irq);
+	return hw_blob_saved(b);
+}
+
+int
+uart_load(struct uart *u, struct hw_blob *b)
+{
+	struct uart n = *u;
+	int r = hw_blob_get_header(b, UART_TAG, 1);
+
+	if (r < 0)
+		return r;
+	hw_get_bytes(b, n.rx, UART_FIFO_SIZE);
+	n.rx_head = hw_get8(b);
+	n.rx_count = hw_get8(b);
+	n.ier = hw_get8(b);
+	n.fcr = hw_get8(b);
+	n.lcr = hw_get8(b);
+	n.mcr = hw_get8(b);
+	n.lsr = hw_get8(b);
+	n.msr = hw_get8(b);
+	n.scr = hw_get8(b);
+	n.dll = hw_get8(b);
+	n.dlm = hw_get8(b);
+	n.thre_pending = hw_get_bool(b);
+	hw_get_irq(b, &n.irq);
+	r = hw_blob_done(b, n.rx_head >= UART_FIFO_SIZE ||
+	    n.rx_count > rx_capacity(&n));
+	if (r == 0)
+		*u = n;
+	return r;
+}

@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 
+#include "blob.h"
 #include "bus.h"
 #include "hw.h"
 
@@ -93,5 +94,9 @@ bus_handler uart_io;
 
 /* Queues up to N received bytes; returns how many fitted (0 in loopback). */
 size_t uart_receive(struct uart *u, const uint8_t *buf, size_t n);
+
+/* Snapshots: the state, and back into a device from uart_init() (blob.h). */
+int uart_save(const struct uart *u, struct hw_blob *b);
+int uart_load(struct uart *u, struct hw_blob *b);
 
 #endif
