@@ -2,11 +2,7 @@
  * Guest payloads for tests/test_dirty.c, in the style of payloads.S: long
  * mode at PAYLOAD_GPA, no stack, no interrupts.
  */
-#define PAYLOAD(name)		\
-	.globl name##_start;	\
-	.globl name##_end;	\
-	name##_start:
-#define END(name) name##_end:
+#include "payload_asm.h"
 
 	.section .rodata.payloads, "a"
 	.code64

@@ -3,11 +3,7 @@
  * the mode their name says. Data lives at SCRATCH_GPA (0x20000). Each
  * reports through port I/O and ends on HLT or an OUT the test waits for.
  */
-#define PAYLOAD(name)		\
-	.globl name##_start;	\
-	.globl name##_end;	\
-	name##_start:
-#define END(name) name##_end:
+#include "payload_asm.h"
 
 	.section .rodata.payloads, "a"
 

@@ -2,11 +2,7 @@
  * Guests for tests/test_xstate.c, 64-bit, copied to PAYLOAD_GPA (0x10000).
  * Labels named name_xxx mark the instructions the tests expect exits at.
  */
-#define PAYLOAD(name)		\
-	.globl name##_start;	\
-	.globl name##_end;	\
-	name##_start:
-#define END(name) name##_end:
+#include "payload_asm.h"
 #define MARK(name)	.globl name; name:
 
 	.section .rodata.payloads, "a"
