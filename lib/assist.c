@@ -271,7 +271,9 @@ nvmm_assist_mem(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu)
 		if (n > 0 && x86_decode(st, insn, (size_t)n, &d) == 0 && d.rep &&
 		    (d.flags & (X86_D_SI | X86_D_DI)))
 			rep_finished(st, d.adsize, x86_next_rip(st, d.len));
-		return 0;
+		/* Without the comm page, getstate reads KVM: it must agree. */
+		return nvmm_ret(nvmm_cache_off ?
+		    vcpu_setstate(v, NVMM_X64_STATE_GPRS) : 0);
 	}
 	if (n < 0)
 		return nvmm_ret(n);

@@ -49,6 +49,9 @@ $(B)/tests/test_assist: $(B)/tests/test_assist.o $(B)/tests/assist_cases.o \
 
 KVM_TESTS += $(B)/tests/test_assist
 
+# Both again, with the comm page off.
+KVM_TESTS += tests/comm_page_off.sh
+
 # nvmm-run end to end, with a guest that runs an instruction KVM can't emulate.
 $(B)/tests/guest_badinsn.elf: tests/guest_badinsn.S
 	@mkdir -p $(dir $@)
