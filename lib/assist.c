@@ -117,9 +117,9 @@ fetch(struct mach *m, const struct nvmm_x64_state *st,
 #define RFLAGS_RF	(1ULL << 16)
 
 bool
-assist_io_exit(struct vcpu *v, struct nvmm_x86_exit_io *io,
-    bool out_emulated)
+assist_io_exit(struct vcpu *v, struct nvmm_x86_exit_io *io)
 {
+	bool out_emulated = kvm_vcpu_out_emulated();
 	const struct nvmm_x64_state *st = &v->comm->state;
 	uint8_t insn[X86_INSN_MAX];
 	struct nvmm_x86_exit_io d;

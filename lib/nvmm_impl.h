@@ -119,12 +119,10 @@ int vcpu_setstate(struct vcpu *, uint64_t flags);
 void vcpu_free(struct vcpu *);
 
 /*
- * assist.c: NVMM's I/O exit fields that KVM does not give (npc, seg...).
- * True when KVM has already executed the OUT (out_emulated: KVM emulates
- * non-string OUTs before reporting them).
+ * assist.c, for nvmm_vcpu_run: NVMM's I/O exit fields that KVM does not
+ * give (npc, seg...). True when KVM has already executed the OUT.
  */
-bool assist_io_exit(struct vcpu *, struct nvmm_x86_exit_io *,
-    bool out_emulated);
+bool assist_io_exit(struct vcpu *, struct nvmm_x86_exit_io *);
 
 /*
  * mem.c. mem_copy: len bytes (fewer where the area ends) between buf and

@@ -392,6 +392,8 @@ nvmm_vcpu_run(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu)
 
 	/* 4. Enter the guest. */
 	r = kvm_vcpu_run(v, vcpu->exit);
+	if (r == 0 && vcpu->exit->reason == NVMM_VCPU_EXIT_IO)
+		kvm_vcpu_io_decoded(v, assist_io_exit(v, &vcpu->exit->u.io));
 	if (r == 0)
 		stats_run(v, start, vcpu->exit->reason);
 	return nvmm_ret(r);

@@ -136,6 +136,13 @@ enum kvm_exit_state {
 	KVM_EXIT_PENDING,	/* KVM finishes it at the next KVM_RUN */
 };
 enum kvm_exit_state kvm_vcpu_exit_state(const struct vcpu *);
+/*
+ * An I/O exit is shown once its instruction is decoded (by the caller,
+ * with the x86 layer): whether KVM executed it already, as KVM's emulator
+ * does for string OUTs, and for every OUT where kvm_vcpu_out_emulated().
+ */
+bool kvm_vcpu_out_emulated(void);
+void kvm_vcpu_io_decoded(struct vcpu *, bool executed);
 uint8_t *kvm_vcpu_io_data(struct vcpu *, uint32_t *count);
 void kvm_vcpu_mmio_data(struct vcpu *, uint64_t *gpa, uint8_t **data,
     uint32_t *len, bool *write);

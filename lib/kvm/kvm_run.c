@@ -414,8 +414,9 @@ fill_exitstate(struct vcpu *v, struct nvmm_vcpu_exit *exit)
 }
 
 /*
- * An IN always waits for its data. An OUT was already executed by KVM's
- * emulator (string forms, and all forms on some hosts), then RIP is past it.
+ * What KVM tells of an I/O exit. The rest of NVMM's fields (npc, seg...)
+ * come from decoding the instruction, which the caller does before the
+ * exit is shown: see kvm_vcpu_io_decoded().
  */
 static void
 exit_io(struct vcpu *v, struct nvmm_vcpu_exit *exit)
@@ -428,8 +429,25 @@ exit_io(struct vcpu *v, struct nvmm_vcpu_exit *exit)
 	exit->u.io.in = run->io.direction == KVM_EXIT_IO_IN;
 	exit->u.io.port = run->io.port;
 	exit->u.io.operand_size = run->io.size;
-	k->executed = assist_io_exit(v, &exit->u.io, kvm_out_emulated);
-	k->pending = k->executed ? KVM_PENDING_NONE : KVM_PENDING_IO;
+	k->executed = false;
+	k->pending = KVM_PENDING_IO;
+}
+
+bool
+kvm_vcpu_out_emulated(void)
+{
+	return kvm_out_emulated;
+}
+
+/*
+ * An IN always waits for its data. An OUT was already executed by KVM's
+ * emulator (string forms, and all forms on some hosts), then RIP is past it.
+ */
+void
+kvm_vcpu_io_decoded(struct vcpu *v, bool executed)
+{
+	v->kvm.executed = executed;
+	v->kvm.pending = executed ? KVM_PENDING_NONE : KVM_PENDING_IO;
 }
 
 /* A read waits for its data; a write may be done already (kvm_mmio_write_executed). */
