@@ -184,7 +184,7 @@ static int
 check(struct mach *m, gpaddr_t gpa, size_t size, enum op op, unsigned *first)
 {
 	gpaddr_t cur = gpa, end = gpa + size;
-	unsigned i = mem_area_index(m, gpa);
+	unsigned i = area_index(m, gpa);
 
 	*first = i;
 	for (; cur < end; i++) {
@@ -288,7 +288,7 @@ walk(struct mach *m, gpaddr_t gpa, gpaddr_t end, unsigned i, enum op op,
 		if (r < 0) {
 			/* A start is all or nothing. */
 			if (op == OP_START && cur > gpa)
-				walk(m, gpa, cur, mem_area_index(m, gpa),
+				walk(m, gpa, cur, area_index(m, gpa),
 				    OP_STOP, NULL);
 			return r;
 		}

@@ -8,22 +8,13 @@
 #include <time.h>
 #include <unistd.h>
 
-struct nvmm_capability nvmm_cap;
-bool nvmm_root;
-/* LIBNVMM_COMM_PAGE=0: every getstate/setstate is an ioctl (NVMM before 2019). */
-bool nvmm_cache_off;
-
-static bool initialised;
-static pthread_mutex_t machines_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct mach *machines[NVMM_MAX_MACHINES];
-
 static int
 init_common(bool root)
 {
 	const char *env;
 	int r;
 
-	if (initialised)
+	if (nvmm_initialised)
 		return 0;
 	if (root && geteuid() != 0)
 		return -EACCES;
@@ -33,7 +24,7 @@ init_common(bool root)
 	if (r < 0)
 		return r;
 	nvmm_root = root;
-	initialised = true;
+	nvmm_initialised = true;
 	return 0;
 }
 
@@ -52,29 +43,11 @@ nvmm_root_init(void)
 NVMM_API int
 nvmm_capability(struct nvmm_capability *cap)
 {
-	if (!initialised)
+	if (!nvmm_initialised)
 		return nvmm_ret(-EBADF);
 	if (cap == NULL)
 		return nvmm_ret(-EFAULT);
 	*cap = nvmm_cap;
-	return 0;
-}
-
-int
-mach_lookup(struct nvmm_machine *mach, struct mach **mp)
-{
-	struct mach *m;
-
-	if (!initialised)
-		return -EBADF;
-	if (mach == NULL)
-		return -EFAULT;
-	if (mach->machid >= NVMM_MAX_MACHINES)
-		return -EINVAL;
-	m = machines[mach->machid];
-	if (m == NULL || mach->areas != m)
-		return -ENOENT;
-	*mp = m;
 	return 0;
 }
 
@@ -83,7 +56,7 @@ static int
 local_id(struct mach *m)
 {
 	for (unsigned id = 0; id < NVMM_MAX_MACHINES; id++) {
-		if (machines[id] == NULL) {
+		if (machines_get(id) == NULL) {
 			m->id = id;
 			return 0;
 		}
@@ -97,7 +70,7 @@ nvmm_machine_create(struct nvmm_machine *mach)
 	struct mach *m;
 	int r;
 
-	if (!initialised)
+	if (!nvmm_initialised)
 		return nvmm_ret(-EBADF);
 	if (mach == NULL)
 		return nvmm_ret(-EFAULT);
@@ -107,7 +80,7 @@ nvmm_machine_create(struct nvmm_machine *mach)
 	pthread_rwlock_init(&m->lock, NULL);
 	m->ctime = time(NULL);
 
-	pthread_mutex_lock(&machines_lock);
+	machines_lock();
 	r = registry_claim(m);
 	if (r == -EAGAIN)
 		r = local_id(m);
@@ -117,8 +90,8 @@ nvmm_machine_create(struct nvmm_machine *mach)
 			registry_release(m);
 	}
 	if (r == 0)
-		machines[m->id] = m;
-	pthread_mutex_unlock(&machines_lock);
+		machines_set(m->id, m);
+	machines_unlock();
 	if (r < 0) {
 		pthread_rwlock_destroy(&m->lock);
 		free(m);
@@ -138,11 +111,11 @@ nvmm_machine_destroy(struct nvmm_machine *mach)
 	struct mach *m;
 	int r;
 
-	pthread_mutex_lock(&machines_lock);
+	machines_lock();
 	r = mach_lookup(mach, &m);
 	if (r == 0)
-		machines[m->id] = NULL;
-	pthread_mutex_unlock(&machines_lock);
+		machines_set(m->id, NULL);
+	machines_unlock();
 	if (r < 0)
 		return nvmm_ret(r);
 
@@ -183,7 +156,7 @@ nvmm_ctl(int op, void *data, size_t size)
 	struct nvmm_ctl_mach_info *info = data;
 	struct mach *m;
 
-	if (!initialised)
+	if (!nvmm_initialised)
 		return nvmm_ret(-EBADF);
 	if (op != NVMM_CTL_MACH_INFO || size != sizeof(*info))
 		return nvmm_ret(-EINVAL);
@@ -192,17 +165,17 @@ nvmm_ctl(int op, void *data, size_t size)
 	if (info->machid >= NVMM_MAX_MACHINES)
 		return nvmm_ret(-EINVAL);
 
-	pthread_mutex_lock(&machines_lock);
-	m = machines[info->machid];
+	machines_lock();
+	m = machines_get(info->machid);
 	if (m != NULL) {
 		pthread_rwlock_rdlock(&m->lock);
 		info->nvcpus = m->nvcpus;
-		info->nram = mem_hva_total(m);
+		info->nram = m->nram;
 		info->pid = getpid();
 		info->time = m->ctime;
 		pthread_rwlock_unlock(&m->lock);
 	}
-	pthread_mutex_unlock(&machines_lock);
+	machines_unlock();
 	if (m != NULL)
 		return 0;
 	/* Another process's machine: only the root owner may look at it. */

@@ -12,31 +12,15 @@
 #include <string.h>
 #include <sys/mman.h>
 
-uint64_t
-mem_hva_total(const struct mach *m)
+/* Under the write lock: the host memory registered, for nvmm_ctl(). */
+static void
+hva_total(struct mach *m)
 {
 	uint64_t total = 0;
 
 	for (unsigned i = 0; i < m->nhmaps; i++)
 		total += m->hmaps[i].size;
-	return total;
-}
-
-/* Index of the first area that ends above gpa. */
-unsigned
-mem_area_index(const struct mach *m, gpaddr_t gpa)
-{
-	unsigned lo = 0, hi = m->nareas;
-
-	while (lo < hi) {
-		unsigned mid = lo + (hi - lo) / 2;
-
-		if (m->areas[mid].gpa + m->areas[mid].size <= gpa)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	m->nram = total;
 }
 
 /* Most lookups hit the area the last one found: guest RAM is one or two. */
@@ -47,7 +31,7 @@ area_find(struct mach *m, gpaddr_t gpa)
 
 	if (i >= m->nareas || gpa < m->areas[i].gpa ||
 	    gpa - m->areas[i].gpa >= m->areas[i].size) {
-		i = mem_area_index(m, gpa);
+		i = area_index(m, gpa);
 		if (i >= m->nareas || m->areas[i].gpa > gpa)
 			return NULL;
 		__atomic_store_n(&m->area_hint, i, __ATOMIC_RELAXED);
@@ -100,7 +84,7 @@ area_insert(struct mach *m, const struct area *a)
 		m->areas = n;
 		m->areas_cap = cap;
 	}
-	i = mem_area_index(m, a->gpa);
+	i = area_index(m, a->gpa);
 	memmove(&m->areas[i + 1], &m->areas[i],
 	    (m->nareas - i) * sizeof(*a));
 	m->areas[i] = *a;
@@ -157,6 +141,7 @@ nvmm_hva_map(struct nvmm_machine *mach, uintptr_t hva, size_t size)
 	m->hmaps[m->nhmaps].hva = hva;
 	m->hmaps[m->nhmaps].size = size;
 	m->nhmaps++;
+	hva_total(m);
 out:
 	pthread_rwlock_unlock(&m->lock);
 	if (r == 0)
@@ -188,6 +173,7 @@ nvmm_hva_unmap(struct nvmm_machine *mach, uintptr_t hva, size_t size)
 			}
 		}
 		m->hmaps[i] = m->hmaps[--m->nhmaps];
+		hva_total(m);
 		r = 0;
 		break;
 	}
@@ -242,7 +228,7 @@ nvmm_gpa_map(struct nvmm_machine *mach, uintptr_t hva, gpaddr_t gpa,
 		r = -EINVAL;
 		goto out;
 	}
-	i = mem_area_index(m, gpa);
+	i = area_index(m, gpa);
 	if (i < m->nareas && m->areas[i].gpa < gpa + size) {
 		r = -EINVAL;
 		goto out;
@@ -273,7 +259,7 @@ static int
 unmap_range(struct mach *m, uintptr_t hva, gpaddr_t gpa, size_t size)
 {
 	gpaddr_t end = gpa + size, cur = gpa;
-	unsigned first = mem_area_index(m, gpa), i;
+	unsigned first = area_index(m, gpa), i;
 
 	for (i = first; cur < end; i++) {
 		const struct area *a = &m->areas[i];

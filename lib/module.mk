@@ -3,7 +3,7 @@ include lib/x86/module.mk
 
 CPPFLAGS_lib := -Iinclude -Ilib -fPIC -fvisibility=hidden
 
-LIB_SRCS := lib/machine.c lib/vcpu.c lib/mem.c lib/assist.c lib/dump.c \
+LIB_SRCS := lib/process.c lib/machine.c lib/vcpu.c lib/comm.c lib/mem.c lib/assist.c lib/dump.c \
 	lib/registry.c lib/kvm/kvm.c lib/kvm/kvm_state.c lib/kvm/kvm_run.c \
 	lib/kvm/cpuid.c lib/dirty.c lib/stats.c lib/xstate.c lib/debug.c
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)

@@ -55,6 +55,7 @@ struct mach {
 	pthread_rwlock_t lock;
 	struct hmap hmaps[NVMM_MAX_HMAPPINGS];
 	unsigned nhmaps;
+	uint64_t nram;		/* bytes in hmaps */
 	struct area *areas;	/* sorted by gpa, disjoint */
 	unsigned nareas, areas_cap;
 	unsigned area_hint;	/* index of the last area found */
@@ -104,18 +105,28 @@ struct comm_alloc {
 	struct vcpu *vcpu;
 };
 
-/* Process-wide state (machine.c). */
+/*
+ * process.c: process-wide state, set by machine.c's nvmm_init, and this
+ * process's machines by id (machines_get/set with the table locked).
+ */
 extern struct nvmm_capability nvmm_cap;
+extern bool nvmm_initialised;
 extern bool nvmm_root;
 extern bool nvmm_cache_off;
 
+void machines_lock(void);
+void machines_unlock(void);
+struct mach *machines_get(nvmm_machid_t);
+void machines_set(nvmm_machid_t, struct mach *);
 int mach_lookup(struct nvmm_machine *, struct mach **);
 int vcpu_lookup(struct nvmm_machine *, struct nvmm_vcpu *, struct mach **,
     struct vcpu **);
 
-/* vcpu.c: the comm page protocol, for the assists and dump. */
+/* comm.c: the comm page protocol, for vcpu.c, the assists and dump. */
 int vcpu_getstate(struct vcpu *, uint64_t flags);
 int vcpu_setstate(struct vcpu *, uint64_t flags);
+
+/* vcpu.c, for machine.c: a VCPU goes with its machine. */
 void vcpu_free(struct vcpu *);
 
 /*
@@ -131,8 +142,23 @@ bool assist_io_exit(struct vcpu *, struct nvmm_x86_exit_io *);
  */
 size_t mem_copy(struct mach *, gpaddr_t, bool write, void *buf, size_t len);
 void mem_destroy(struct mach *);
-uint64_t mem_hva_total(const struct mach *);
-unsigned mem_area_index(const struct mach *, gpaddr_t);
+
+/* Index of the first area that ends above gpa (mem.c and dirty.c). */
+static inline unsigned
+area_index(const struct mach *m, gpaddr_t gpa)
+{
+	unsigned lo = 0, hi = m->nareas;
+
+	while (lo < hi) {
+		unsigned mid = lo + (hi - lo) / 2;
+
+		if (m->areas[mid].gpa + m->areas[mid].size <= gpa)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
 
 /* A non-empty page-aligned range that does not wrap. */
 static inline bool
@@ -156,7 +182,6 @@ void stats_open(struct vcpu *);
 void stats_close(struct vcpu *);
 uint64_t stats_now(const struct vcpu *);
 void stats_run(struct vcpu *, uint64_t start, uint64_t reason);
-int stats_read(const struct stats_slot *, struct nvmmx_vcpu_stats *);
 
 /* registry.c: machines visible to nvmmctl(8) and nvmm_ctl() across processes. */
 int registry_claim(struct mach *);
@@ -164,7 +189,9 @@ void registry_update(struct mach *);
 void registry_release(struct mach *);
 int registry_info(nvmm_machid_t, struct nvmm_ctl_mach_info *);
 struct stats_slot *registry_slot(struct mach *, nvmm_cpuid_t);
-int registry_stats(nvmm_machid_t, nvmm_cpuid_t, struct nvmmx_vcpu_stats *);
+/* Another process's slots, mapped read-only (or a negative errno); then unmap. */
+int registry_map_slots(nvmm_machid_t, const struct stats_slot **);
+void registry_unmap_slots(const struct stats_slot *);
 
 /* Return helpers for the API boundary. */
 static inline int

@@ -134,7 +134,7 @@ registry_update(struct mach *m)
 	if (m->reg == NULL)
 		return;
 	m->reg->nvcpus = m->nvcpus;
-	m->reg->nram = mem_hva_total(m);
+	m->reg->nram = m->nram;
 }
 
 void
@@ -213,15 +213,14 @@ registry_info(nvmm_machid_t id, struct nvmm_ctl_mach_info *info)
 	return 0;
 }
 
-/* Mapped, not read: only loads from the slot itself avoid torn counters. */
+/* Mapped, not read: only loads from the slots themselves avoid torn counters. */
 int
-registry_stats(nvmm_machid_t id, nvmm_cpuid_t cpuid,
-    struct nvmmx_vcpu_stats *stats)
+registry_map_slots(nvmm_machid_t id, const struct stats_slot **out)
 {
 	struct registry_entry e;
 	struct stat st;
 	void *p;
-	int fd, r;
+	int fd;
 
 	fd = entry_open(id, &e);
 	if (fd < 0)
@@ -235,7 +234,12 @@ registry_stats(nvmm_machid_t id, nvmm_cpuid_t cpuid,
 	close(fd);
 	if (p == MAP_FAILED)
 		return -ENOENT;
-	r = stats_read(slots(p) + cpuid, stats);
-	munmap(p, REG_SIZE);
-	return r;
+	*out = slots(p);
+	return 0;
+}
+
+void
+registry_unmap_slots(const struct stats_slot *s)
+{
+	munmap((char *)s - NVMM_PAGE_SIZE, REG_SIZE);
 }

@@ -189,7 +189,7 @@ stats_run(struct vcpu *v, uint64_t start, uint64_t reason)
  * A consistent copy, or -EAGAIN if the writer never finished: its process
  * died during a write.
  */
-int
+static int
 stats_read(const struct stats_slot *s, struct nvmmx_vcpu_stats *out)
 {
 	const uint64_t *w = (const uint64_t *)&s->s;
@@ -233,9 +233,17 @@ NVMM_API int
 nvmmx_ctl_stats(nvmm_machid_t machid, nvmm_cpuid_t cpuid,
     struct nvmmx_vcpu_stats *stats)
 {
+	const struct stats_slot *slots;
+	int r;
+
 	if (stats == NULL)
 		return nvmm_ret(-EFAULT);
 	if (machid >= NVMM_MAX_MACHINES || cpuid >= NVMM_MAX_VCPUS)
 		return nvmm_ret(-EINVAL);
-	return nvmm_ret(registry_stats(machid, cpuid, stats));
+	r = registry_map_slots(machid, &slots);
+	if (r < 0)
+		return nvmm_ret(r);
+	r = stats_read(slots + cpuid, stats);
+	registry_unmap_slots(slots);
+	return nvmm_ret(r);
 }

@@ -14,27 +14,6 @@
 #include <string.h>
 #include <sys/mman.h>
 
-int
-vcpu_lookup(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu,
-    struct mach **mp, struct vcpu **vp)
-{
-	struct vcpu *v;
-	int r;
-
-	r = mach_lookup(mach, mp);
-	if (r < 0)
-		return r;
-	if (vcpu == NULL)
-		return -EFAULT;
-	if (vcpu->cpuid >= NVMM_MAX_VCPUS)
-		return -EINVAL;
-	v = (*mp)->vcpus[vcpu->cpuid];
-	if (v == NULL)
-		return -ENOENT;
-	*vp = v;
-	return 0;
-}
-
 /* NetBSD's nvmm_x86_reset_state, installed at VCPU creation. */
 static void
 reset_state(struct nvmm_x64_state *st)
@@ -256,41 +235,6 @@ nvmm_vcpu_configure(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu,
 	default:
 		return nvmm_ret(-EINVAL);
 	}
-}
-
-int
-vcpu_getstate(struct vcpu *v, uint64_t flags)
-{
-	struct nvmm_comm_page *comm = v->comm;
-	uint64_t wanted;
-	int r;
-
-	if (flags & ~(uint64_t)NVMM_X64_STATE_ALL)
-		return -EINVAL;
-	wanted = nvmm_cache_off ? flags : flags & ~comm->state_cached;
-	if (wanted == 0)
-		return 0;
-	comm->state_wanted = wanted;
-	r = kvm_vcpu_getstate(v, wanted);
-	comm->state_wanted = 0;
-	if (r < 0)
-		return r;
-	comm->state_cached |= wanted;
-	return 0;
-}
-
-int
-vcpu_setstate(struct vcpu *v, uint64_t flags)
-{
-	struct nvmm_comm_page *comm = v->comm;
-
-	if (flags & ~(uint64_t)NVMM_X64_STATE_ALL)
-		return -EINVAL;
-	if (nvmm_cache_off)
-		return kvm_vcpu_commit(v, flags);
-	comm->state_commit |= flags;
-	comm->state_cached |= flags;
-	return 0;
 }
 
 /* The API calls that only look the VCPU up and hand it to fn. */
