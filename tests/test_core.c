@@ -764,6 +764,35 @@ TEST(interrupt_window_and_injection)
 PAYLOAD_DECL(p16_intr_count);
 
 /*
+ * p16_intr_count halted at its HLT with IF set, the real-mode vectors
+ * FIRST to FIRST + N - 1 all at its handler, 0x1000:0x0020.
+ */
+static void
+intr_count_halted(struct vm *vm, unsigned first, unsigned n)
+{
+	vm_create(vm);
+	set_callbacks(vm, 0);
+	vm_load(vm, PAYLOAD(p16_intr_count));
+	vm_mode(vm, 0, VM_REAL);
+	for (unsigned i = 0; i < n; i++)
+		memcpy(vm->ram + (first + i) * 4, "\x20\x00\x00\x10", 4);
+	T_EQ(vm_run(vm, 0), NVMM_VCPU_EXIT_HALTED);
+}
+
+/* An interrupt injected, then a stop before the guest took it, as a kick. */
+static void
+inject_then_stop(struct vm *vm, uint8_t vector)
+{
+	struct nvmm_vcpu *vcpu = &vm->vcpu[0];
+
+	inject(vm, NVMM_VCPU_EVENT_INTR, vector, 0);
+	T_OK(nvmm_vcpu_stop(vcpu));
+	T_OK(nvmm_vcpu_run(&vm->mach, vcpu));
+	T_EQ(vcpu->exit->reason, NVMM_VCPU_EXIT_STOPPED);
+	T_EQ(vcpu->exit->exitstate.evt_pending, 1);
+}
+
+/*
  * After the handler of p16_intr_count's interrupt returns, the interrupt
  * window armed for the undelivered event (see the next test) opens: at the
  * IRET, or on PVM, whose emulator opens windows late, after OUT 0x45.
@@ -796,23 +825,11 @@ TEST(undelivered_event_arms_window)
 	struct nvmm_vcpu *vcpu;
 	struct vm vm;
 
-	vm_create(&vm);
+	intr_count_halted(&vm, 0x30, 2);
 	vcpu = &vm.vcpu[0];
-	set_callbacks(&vm, 0);
-	vm_load(&vm, PAYLOAD(p16_intr_count));
-	vm_mode(&vm, 0, VM_REAL);
-	/* Real-mode vectors 0x30 and 0x31: both at 0x1000:0x0020. */
-	memcpy(vm.ram + 0x30 * 4, "\x20\x00\x00\x10\x20\x00\x00\x10", 8);
-	T_EQ(vm_run(&vm, 0), NVMM_VCPU_EXIT_HALTED);
 	T_EQ(vcpu->exit->exitstate.int_window_exiting, 0);
 
-	vcpu->event->type = NVMM_VCPU_EVENT_INTR;
-	vcpu->event->vector = 0x30;
-	T_OK(nvmm_vcpu_inject(&vm.mach, vcpu));
-	T_OK(nvmm_vcpu_stop(vcpu));
-	T_OK(nvmm_vcpu_run(&vm.mach, vcpu));
-	T_EQ(vcpu->exit->reason, NVMM_VCPU_EXIT_STOPPED);
-	T_EQ(vcpu->exit->exitstate.evt_pending, 1);
+	inject_then_stop(&vm, 0x30);
 	T_EQ(vcpu->exit->exitstate.int_window_exiting, 1);
 	T_ASSERT(vcpu->exit->exitstate.rflags & 0x200);
 	T_OK(nvmm_vcpu_getstate(&vm.mach, vcpu, NVMM_X64_STATE_INTR));
@@ -825,9 +842,7 @@ TEST(undelivered_event_arms_window)
 	int_ready_after_iret(&vm);
 	T_EQ(vcpu->exit->exitstate.evt_pending, 0);
 	/* Now the second, into the same handler. */
-	vcpu->event->type = NVMM_VCPU_EVENT_INTR;
-	vcpu->event->vector = 0x31;
-	T_OK(nvmm_vcpu_inject(&vm.mach, vcpu));
+	inject(&vm, NVMM_VCPU_EVENT_INTR, 0x31, 0);
 	vm_expect_io(&vm, 0, 0x46);
 	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RBP), 2);
 	/* No event left: no window either. */
@@ -1306,22 +1321,9 @@ TEST(no_reinjection_after_sregs_commit)
 	struct nvmm_vcpu *vcpu;
 	struct vm vm;
 
-	vm_create(&vm);
+	intr_count_halted(&vm, 8, 1);
 	vcpu = &vm.vcpu[0];
-	set_callbacks(&vm, 0);
-	vm_load(&vm, PAYLOAD(p16_intr_count));
-	vm_mode(&vm, 0, VM_REAL);
-	/* Real-mode vector 8: 0x1000:0x0020. */
-	memcpy(vm.ram + 8 * 4, "\x20\x00\x00\x10", 4);
-	T_EQ(vm_run(&vm, 0), NVMM_VCPU_EXIT_HALTED);
-
-	vcpu->event->type = NVMM_VCPU_EVENT_INTR;
-	vcpu->event->vector = 8;
-	T_OK(nvmm_vcpu_inject(&vm.mach, vcpu));
-	T_OK(nvmm_vcpu_stop(vcpu));
-	T_OK(nvmm_vcpu_run(&vm.mach, vcpu));
-	T_EQ(vcpu->exit->reason, NVMM_VCPU_EXIT_STOPPED);
-	T_EQ(vcpu->exit->exitstate.evt_pending, 1);
+	inject_then_stop(&vm, 8);
 	vm_expect_io(&vm, 0, 0x46);
 	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RBP), 1);
 	int_ready_after_iret(&vm);
