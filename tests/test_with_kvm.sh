@@ -3,7 +3,8 @@
 # the emulated AMD-V host (forced with WITH_KVM_EMULATE, so that it is
 # tested on machines with a /dev/kvm too), KVM in it, its time limit, a
 # clean stop on SIGTERM, a terminal passed through (nvmm-run's console,
-# Ctrl-C), and the choice between /dev/kvm and the emulated host.
+# Ctrl-C, the command's last output), and the choice between /dev/kvm and
+# the emulated host.
 b=${B:-build}
 . tests/t.sh
 
@@ -114,6 +115,17 @@ ctrl_c() {
 	    { echo "  exit $rc: $(tail -n 3 "$tmp/tty")"; false; }
 }
 t_check terminal_ctrl_c_reaches_the_command ctrl_c
+
+# A command that writes much and ends at once: its last line still arrives
+# (the UART's unsent bytes are not thrown away when its session ends).
+no_keys() { :; }
+last_words() {
+	on_terminal no_keys "$wk" sh -c "'seq 3000; echo the end; exit 5'"
+	rc=$?
+	[ "$rc" -eq 5 ] && tr -d '\r' <"$tmp/tty" | grep -qx "the end" ||
+	    { echo "  exit $rc: $(tail -n 3 "$tmp/tty")"; false; }
+}
+t_check terminal_output_drained_at_exit last_words
 
 # Where /dev/kvm is usable (here a stand-in, in a mount namespace), the
 # command runs directly; WITH_KVM_EMULATE still takes the emulated host.
