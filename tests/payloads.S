@@ -221,6 +221,33 @@ PAYLOAD(p64_nmi_iret)
 	iretq
 END(p64_nmi_iret)
 
+/*
+ * OUT 0x47 (where the test injects an NMI), INC RBX three times, OUT 0x45,
+ * HLT. Two NMI handlers: at +0x40 INC R12, OUT 0x46, two INC R14, IRETQ;
+ * at +0x60 the same after an STI.
+ */
+PAYLOAD(p64_nmi_if)
+	out	%al, $0x47
+	inc	%rbx
+	inc	%rbx
+	inc	%rbx
+	out	%al, $0x45
+	hlt
+	.org	p64_nmi_if_start + 0x40, 0x90
+	inc	%r12
+	out	%al, $0x46
+	inc	%r14
+	inc	%r14
+	iretq
+	.org	p64_nmi_if_start + 0x60, 0x90
+	sti
+	inc	%r12
+	out	%al, $0x46
+	inc	%r14
+	inc	%r14
+	iretq
+END(p64_nmi_if)
+
 /* RDTSC into RAX (64 bits), OUT 0x4E, HLT. */
 PAYLOAD(p64_rdtsc)
 	rdtsc

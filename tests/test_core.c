@@ -11,6 +11,9 @@
 
 #include "vm.h"
 
+#define RFLAGS_TF	(1ULL << 8)
+#define RFLAGS_IF	(1ULL << 9)
+
 PAYLOAD_DECL(p64_out_hlt);
 PAYLOAD_DECL(p64_in);
 PAYLOAD_DECL(p64_out_loop);
@@ -31,6 +34,7 @@ PAYLOAD_DECL(p32_paging);
 PAYLOAD_DECL(p64_out_forms);
 PAYLOAD_DECL(p64_sti_shadow);
 PAYLOAD_DECL(p64_nmi_iret);
+PAYLOAD_DECL(p64_nmi_if);
 PAYLOAD_DECL(p64_rdtsc);
 PAYLOAD_DECL(p64_int3);
 PAYLOAD_DECL(p64_cmpxchg16b);
@@ -1008,6 +1012,54 @@ TEST(nmi_window_at_iret)
 	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RBX), 3);
 	T_EQ(exit->exitstate.nmi_window_exiting, 0);
 	vm_destroy(&vm);
+}
+
+/*
+ * NMI_READY at the IRET whatever IF: KVM's interrupt window cannot show it
+ * when the IRET returns to code with IF clear (it never opens), nor when
+ * the handler sets IF (it opens at once, NMIs still blocked).
+ */
+static void
+nmi_window_with_if(uint64_t rflags, uint64_t handler)
+{
+	struct nvmm_vcpu_exit *exit;
+	struct vm vm;
+
+	vm_create(&vm);
+	exit = vm.vcpu[0].exit;
+	set_callbacks(&vm, 0);
+	vm_load(&vm, PAYLOAD(p64_nmi_if));
+	vm_mode(&vm, 0, VM_LONG64);
+	vm_set_gate(&vm, 2, PAYLOAD_GPA + handler);
+	vm_set_gpr(&vm, 0, NVMM_X64_GPR_RFLAGS, rflags);
+	vm_expect_io(&vm, 0, 0x47);
+	inject(&vm, NVMM_VCPU_EVENT_INTR, 2, 0);
+	vm_expect_io(&vm, 0, 0x46);
+	T_EQ(exit->exitstate.nmi_window_exiting, 1);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_R12), 1);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_R14), 0);
+	T_EQ(vm_run(&vm, 0), NVMM_VCPU_EXIT_NMI_READY);
+	T_EQ(exit->exitstate.nmi_window_exiting, 0);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_R14), 2);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RIP), PAYLOAD_GPA + 2);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RBX), 0);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RFLAGS) & RFLAGS_IF, rflags & RFLAGS_IF);
+	/* Once, and the guest goes on untraced (no TF left behind). */
+	vm_expect_io(&vm, 0, 0x45);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RBX), 3);
+	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RFLAGS) & RFLAGS_TF, 0);
+	T_EQ(exit->exitstate.nmi_window_exiting, 0);
+	vm_destroy(&vm);
+}
+
+TEST(nmi_window_iret_to_if_clear)
+{
+	nmi_window_with_if(0x2, 0x40);
+}
+
+TEST(nmi_window_handler_sets_if)
+{
+	nmi_window_with_if(0x202, 0x60);
 }
 
 /* A stop before the run: STOPPED at once, and committed state still lands. */

@@ -101,6 +101,12 @@ struct kvm_vcpu {
 
 	bool int_window;
 	bool nmi_window;
+	/*
+	 * Single-stepping the guest's NMI handler to see its IRET, which no
+	 * KVM exit shows; off for good if KVM refused to step.
+	 */
+	bool nmi_step;
+	bool nmi_step_refused;
 	uint64_t tpr_seen;	/* the TPR the VMM last saw, for TPR_CHANGED */
 	bool cpuid_dirty;	/* CPUID table to (re)install before running */
 	bool has_run;
@@ -155,6 +161,7 @@ int kvm_vcpu_setxsave(struct vcpu *, const void *);
 int kvm_vcpu_getextra(struct vcpu *, struct nvmmx_vcpu_extra *);
 int kvm_vcpu_setextra(struct vcpu *, const struct nvmmx_vcpu_extra *);
 void kvm_vcpu_debug(struct vcpu *, const struct nvmmx_debug *);
+bool kvm_vcpu_stepping(const struct vcpu *);
 
 /* cpuid.c: NVMM's default CPUID policy over KVM's supported table. */
 struct kvm_cpuid2 *kvm_cpuid_build(const struct vcpu *);

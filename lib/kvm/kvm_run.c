@@ -215,7 +215,8 @@ settle(struct vcpu *v, bool keep)
 			continue;
 		}
 		/* The step that ends the finished instruction: for the next run. */
-		if (run->exit_reason == KVM_EXIT_DEBUG && !restore) {
+		if (run->exit_reason == KVM_EXIT_DEBUG && !restore &&
+		    !k->nmi_step) {
 			k->debug_held = true;
 			k->debug_exit = run->debug.arch;
 		}
@@ -336,18 +337,27 @@ kvm_vcpu_debug(struct vcpu *v, const struct nvmmx_debug *d)
 	v->kvm.debug_held = false;
 }
 
+bool
+kvm_vcpu_stepping(const struct vcpu *v)
+{
+	return (v->kvm.debug.control & KVM_GUESTDBG_SINGLESTEP) ||
+	    v->kvm.nmi_step;
+}
+
 /*
  * KVM sets the trap flag for single steps only while RIP is where it was
  * at KVM_SET_GUEST_DEBUG: registers loaded later (dirty sync regs, at the
- * next entry) drop it. So they go in first, then the debug state.
+ * next entry) drop it. So they go in first, then the debug state: the
+ * VMM's, or the steps through an NMI handler (see nmi_step_update()).
  */
 static int
 debug_arm(struct vcpu *v)
 {
 	struct kvm_vcpu *k = &v->kvm;
 	struct kvm_run *run = k->run;
+	struct kvm_guest_debug g = k->debug;
 	bool regs = (run->kvm_dirty_regs & KVM_SYNC_X86_REGS) &&
-	    (k->debug.control & KVM_GUESTDBG_SINGLESTEP);
+	    kvm_vcpu_stepping(v);
 	int r;
 
 	if (!k->debug_dirty && !regs)
@@ -358,10 +368,44 @@ debug_arm(struct vcpu *v)
 			return r;
 		run->kvm_dirty_regs &= ~KVM_SYNC_X86_REGS;
 	}
-	r = kvm_ioctl(k->fd, KVM_SET_GUEST_DEBUG, &k->debug);
+	if (k->nmi_step)
+		g.control |= KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
+	r = kvm_ioctl(k->fd, KVM_SET_GUEST_DEBUG, &g);
+	if (r < 0 && k->nmi_step) {
+		/* KVM has the VMM's debug state still: the window falls back. */
+		k->nmi_step = false;
+		k->nmi_step_refused = true;
+		r = 0;
+	}
 	if (r == 0)
 		k->debug_dirty = false;
 	return r;
+}
+
+/*
+ * NVMM reports the NMI window at the handler's IRET. KVM shows userspace
+ * no such exit, and its interrupt window is no substitute: it never opens
+ * if the IRET returns to code with IF clear, and opens at once, NMIs still
+ * blocked, if the handler sets IF. So while the guest is inside an NMI
+ * handler and the VMM waits for its end, the guest runs one instruction at
+ * a time and the run checks after each whether NMIs are unblocked. It
+ * starts at the handler's first exit (at its delivery the CPU clears the
+ * trap flag anyway): a handler that makes none ends unseen, and the window
+ * is reported at the next exit. Where the VMM debugs the guest itself, or
+ * KVM cannot step, the interrupt window is the fallback.
+ */
+static void
+nmi_step_update(struct vcpu *v)
+{
+	struct kvm_vcpu *k = &v->kvm;
+	const struct kvm_vcpu_events *e = &k->run->s.regs.events;
+	bool step = k->nmi_window && e->nmi.masked && !e->nmi.injected &&
+	    k->debug.control == 0 && !k->nmi_step_refused;
+
+	if (step != k->nmi_step) {
+		k->nmi_step = step;
+		k->debug_dirty = true;
+	}
 }
 
 /* ---- Stop ---------------------------------------------------------------- */
@@ -566,6 +610,9 @@ translate_exit(struct vcpu *v, struct nvmm_vcpu_exit *exit)
 		exit->reason = NVMM_VCPU_EXIT_SHUTDOWN;
 		return true;
 	case KVM_EXIT_DEBUG:
+		/* A step through an NMI handler: the loop looks at NMIs. */
+		if (k->nmi_step)
+			return false;
 		exit_debug(v, exit, &run->debug.arch);
 		return true;
 	case KVM_EXIT_IRQ_WINDOW_OPEN:
@@ -726,11 +773,13 @@ kvm_vcpu_run(struct vcpu *v, struct nvmm_vcpu_exit *exit)
 			break;
 		}
 		k->tpr_seen = run->cr8;
-		run->request_interrupt_window = k->int_window ||
-		    (k->nmi_window && run->s.regs.events.nmi.masked);
+		nmi_step_update(v);
 		r = debug_arm(v);
 		if (r < 0)
 			return r;
+		run->request_interrupt_window = k->int_window ||
+		    (k->nmi_window && run->s.regs.events.nmi.masked &&
+		    !k->nmi_step);
 
 		__atomic_store_n(&k->tid, self_tid(), __ATOMIC_SEQ_CST);
 		r = kvm_ioctl(k->fd, KVM_RUN, NULL);

@@ -556,7 +556,7 @@ kvm_flush_sync(struct vcpu *v)
 	if (run->kvm_dirty_regs & KVM_SYNC_X86_REGS) {
 		r = kvm_ioctl(v->kvm.fd, KVM_SET_REGS, &run->s.regs.regs);
 		/* They end single steps: see debug_arm() in kvm_run.c. */
-		if (v->kvm.debug.control & KVM_GUESTDBG_SINGLESTEP)
+		if (kvm_vcpu_stepping(v))
 			v->kvm.debug_dirty = true;
 	}
 	if (r == 0 && (run->kvm_dirty_regs & KVM_SYNC_X86_SREGS))
