@@ -968,17 +968,24 @@ TEST(invalid_events)
  * emulator (PVM) reports it at the end of a batch, at the latest after
  * the next exit.
  */
+/* A 64-bit guest running CODE, its NMI handler at offset HANDLER. */
+static struct nvmm_vcpu_exit *
+nmi_guest(struct vm *vm, const uint8_t *code, size_t len, uint64_t handler)
+{
+	vm_create(vm);
+	set_callbacks(vm, 0);
+	vm_load(vm, code, len);
+	vm_mode(vm, 0, VM_LONG64);
+	vm_set_gate(vm, 2, PAYLOAD_GPA + handler);
+	return vm->vcpu[0].exit;
+}
+
 TEST(nmi_window_at_iret)
 {
 	struct nvmm_vcpu_exit *exit;
 	struct vm vm;
 
-	vm_create(&vm);
-	exit = vm.vcpu[0].exit;
-	set_callbacks(&vm, 0);
-	vm_load(&vm, PAYLOAD(p64_nmi_iret));
-	vm_mode(&vm, 0, VM_LONG64);
-	vm_set_gate(&vm, 2, PAYLOAD_GPA + 0x40);
+	exit = nmi_guest(&vm, PAYLOAD(p64_nmi_iret), 0x40);
 	T_EQ(vm_run(&vm, 0), NVMM_VCPU_EXIT_HALTED);
 	T_EQ(vm_gpr(&vm, 0, NVMM_X64_GPR_RIP), PAYLOAD_GPA + 2);
 	inject(&vm, NVMM_VCPU_EVENT_INTR, 2, 0);
@@ -1025,12 +1032,7 @@ nmi_window_with_if(uint64_t rflags, uint64_t handler)
 	struct nvmm_vcpu_exit *exit;
 	struct vm vm;
 
-	vm_create(&vm);
-	exit = vm.vcpu[0].exit;
-	set_callbacks(&vm, 0);
-	vm_load(&vm, PAYLOAD(p64_nmi_if));
-	vm_mode(&vm, 0, VM_LONG64);
-	vm_set_gate(&vm, 2, PAYLOAD_GPA + handler);
+	exit = nmi_guest(&vm, PAYLOAD(p64_nmi_if), handler);
 	vm_set_gpr(&vm, 0, NVMM_X64_GPR_RFLAGS, rflags);
 	vm_expect_io(&vm, 0, 0x47);
 	inject(&vm, NVMM_VCPU_EVENT_INTR, 2, 0);
