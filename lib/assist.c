@@ -21,6 +21,8 @@ struct assist {
 	struct kvm_mmio_rec recs[KVM_JOURNAL_MAX + 1];
 	unsigned nrecs;
 	bool untracked;		/* an access the journal can't describe */
+	bool ins;		/* an INS: its device writes make a span */
+	struct kvm_mmio_span span;
 	enum kvm_exit_state exit_state;
 	/* I/O: KVM's data buffer and the element being moved. */
 	uint8_t *kvm_data;
@@ -69,6 +71,16 @@ assist_mmio(void *opaque, uint64_t gpa, bool write, uint8_t *data,
 		a->vcpu->cbs.mem(&mem);
 	else if (!write)
 		memset(data, 0xFF, size);
+	if (a->ins && write) {
+		uint64_t lo = a->span.len == 0 || gpa < a->span.gpa ?
+		    gpa : a->span.gpa;
+		uint64_t hi = a->span.gpa + a->span.len > gpa + size ?
+		    a->span.gpa + a->span.len : gpa + size;
+
+		a->span.gpa = lo;
+		a->span.len = (uint32_t)(hi - lo);
+		return;
+	}
 	if (size > sizeof(rec->data) || a->nrecs == KVM_JOURNAL_MAX + 1) {
 		a->untracked = true;
 		return;
@@ -181,7 +193,8 @@ assist_begin(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu,
 	int r;
 
 	a->nrecs = a->elem = 0;
-	a->untracked = false;
+	a->untracked = a->ins = false;
+	a->span.gpa = a->span.len = 0;
 	r = vcpu_lookup(mach, vcpu, &a->m, &v);
 	if (r < 0)
 		return r;
@@ -202,15 +215,39 @@ assist_begin(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu,
 	return 0;
 }
 
-/* The registers are KVM's result too; commit them only with the comm page off. */
+/*
+ * The accesses after the first-th are KVM's to absorb. The registers are
+ * KVM's result too; commit them only with the comm page off.
+ */
 static int
-assist_end(struct vcpu *v, const struct kvm_mmio_rec *recs, unsigned n)
+assist_end(struct vcpu *v, const struct assist *a, unsigned first)
 {
-	int r = kvm_vcpu_assisted(v, recs, n);
+	int r = kvm_vcpu_assisted(v, a->recs + first,
+	    a->untracked ? 0 : a->nrecs - first, &a->span);
 
 	if (r == 0 && nvmm_cache_off)
 		r = vcpu_setstate(v, NVMM_X64_STATE_GPRS);
 	return r;
+}
+
+/*
+ * KVM reads the port ahead for a whole batch of an INS, but where DF is
+ * set and the element goes to a device it writes that one element, drops
+ * the rest and runs the INS again: the assist moves one element too.
+ */
+static bool
+ins_one_element(const struct x86_guest *g, const struct nvmm_x64_state *st,
+    const struct nvmm_x86_exit_io *io)
+{
+	uint64_t di = st->gprs[NVMM_X64_GPR_RDI] & x86_mask(io->address_size);
+	uint8_t elem[4];
+	bool device;
+
+	if (!(st->gprs[NVMM_X64_GPR_RFLAGS] & X86_FLAG_DF) ||
+	    io->operand_size > sizeof(elem))
+		return false;
+	return x86_probe_virt(g, st, NVMM_X64_SEG_ES, di, elem,
+	    io->operand_size, false, &device) == 0 && device;
 }
 
 NVMM_API int
@@ -238,11 +275,14 @@ nvmm_assist_io(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu)
 	}
 	const struct x86_guest g = { &a, guest_ram, assist_mmio };
 
+	a.ins = vcpu->exit->u.io.in && vcpu->exit->u.io.str;
+	if (a.ins && ins_one_element(&g, &v->comm->state, &vcpu->exit->u.io))
+		count = 1;
 	r = x86_emulate_io(&g, &v->comm->state, &vcpu->exit->u.io, count,
 	    assist_io_cb, &a);
 	if (r < 0)
 		return nvmm_ret(r);
-	return nvmm_ret(assist_end(v, a.recs, a.untracked ? 0 : a.nrecs));
+	return nvmm_ret(assist_end(v, &a, 0));
 }
 
 NVMM_API int
@@ -250,6 +290,7 @@ nvmm_assist_mem(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu)
 {
 	uint64_t gprs[NVMM_X64_NGPR], gpa;
 	uint8_t insn[X86_INSN_MAX], *data;
+	struct nvmm_x86_exit_io io;
 	struct nvmm_x64_state *st;
 	struct assist a;
 	struct vcpu *v;
@@ -277,6 +318,16 @@ nvmm_assist_mem(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu)
 	}
 	if (n < 0)
 		return nvmm_ret(n);
+	/*
+	 * KVM reads the source of an OUTS before it goes to the port: the
+	 * device gives the element, and the OUT comes as an I/O exit of its
+	 * own, where KVM has the data.
+	 */
+	if (!write && x86_decode_io(st, insn, (size_t)n, &io) > 0 && io.str &&
+	    !io.in) {
+		assist_mmio(&a, gpa, false, data, len);
+		return nvmm_ret(kvm_vcpu_assisted(v, a.recs, 0, NULL));
+	}
 	memcpy(gprs, st->gprs, sizeof(gprs));
 	const struct x86_guest g = { &a, guest_ram, assist_mmio };
 
@@ -292,8 +343,7 @@ nvmm_assist_mem(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu)
 	}
 	if (!write)
 		memcpy(data, a.recs[0].data, len);
-	return nvmm_ret(assist_end(v, a.recs + 1,
-	    a.untracked ? 0 : a.nrecs - 1));
+	return nvmm_ret(assist_end(v, &a, 1));
 }
 
 NVMM_API int

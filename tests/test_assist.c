@@ -402,6 +402,90 @@ TEST(io_rep_insw_backwards)
 }
 
 /* IN AL, DX keeps the other bytes of RAX. */
+/* REP OUTSB from a device: each byte read from it once, in order. */
+TEST(io_rep_outsb_from_mmio)
+{
+	struct nvmm_x64_state *st;
+	struct vm vm;
+
+	setup(&vm);
+	for (int i = 0; i < 5; i++)
+		dev[0x80 + i] = (uint8_t)(0xC0 + i);
+	vm_load(&vm, PAYLOAD(p64_rep_outsb));
+	vm_mode(&vm, 0, VM_LONG64);
+	st = state(&vm);
+	st->gprs[NVMM_X64_GPR_RSI] = M(0x80);
+	st->gprs[NVMM_X64_GPR_RCX] = 5;
+	st->gprs[NVMM_X64_GPR_RDX] = 0x9A;
+	commit(&vm);
+	run_assisted(&vm);
+	T_EQ(nio, 5);
+	T_EQ(nmlog, 5);
+	for (unsigned i = 0; i < 5; i++) {
+		T_EQ(mlog[i].gpa, M(0x80) + i);
+		T_EQ(mlog[i].write, false);
+		T_EQ(mlog[i].size, 1);
+		T_EQ(port_out[i], 0xC0 + i);
+	}
+	st = state(&vm);
+	T_EQ(st->gprs[NVMM_X64_GPR_RSI], M(0x80) + 5);
+	T_EQ(st->gprs[NVMM_X64_GPR_RCX], 0);
+	vm_destroy(&vm);
+}
+
+/*
+ * REP INSW into a device: each word reaches it once, in the order of
+ * execution, though KVM writes the block again in 8-byte pieces as it
+ * finishes the instruction (DF=0) or word by word (DF=1).
+ */
+static void
+rep_insw_into_mmio(unsigned count, bool down)
+{
+	uint64_t di = down ? M(0x100) : M(0x40);
+	struct nvmm_x64_state *st;
+	struct vm vm;
+
+	setup(&vm);
+	for (unsigned i = 0; i < 2 * count; i++)
+		port_in[i] = (uint8_t)(0x80 + i);
+	vm_load(&vm, PAYLOAD(p64_rep_insw));
+	vm_mode(&vm, 0, VM_LONG64);
+	st = state(&vm);
+	st->gprs[NVMM_X64_GPR_RDI] = di;
+	st->gprs[NVMM_X64_GPR_RCX] = count;
+	st->gprs[NVMM_X64_GPR_RDX] = 0x9A;
+	if (down)
+		st->gprs[NVMM_X64_GPR_RFLAGS] |= 0x400;
+	commit(&vm);
+	run_assisted(&vm);
+	T_EQ(nio, 2 * count);
+	T_EQ(nmlog, count);
+	for (unsigned i = 0; i < count; i++) {
+		uint64_t gpa = down ? di - 2 * i : di + 2 * i;
+
+		T_EQ(mlog[i].gpa, gpa);
+		T_EQ(mlog[i].write, true);
+		T_EQ(mlog[i].size, 2);
+		T_EQ(dev[gpa - MMIO_GPA], 0x80 + 2 * i);
+		T_EQ(dev[gpa - MMIO_GPA + 1], 0x81 + 2 * i);
+	}
+	st = state(&vm);
+	T_EQ(st->gprs[NVMM_X64_GPR_RDI], down ? di - 2 * count : di + 2 * count);
+	T_EQ(st->gprs[NVMM_X64_GPR_RCX], 0);
+	vm_destroy(&vm);
+}
+
+TEST(io_rep_insw_into_mmio)
+{
+	rep_insw_into_mmio(5, false);
+	rep_insw_into_mmio(30, false);
+}
+
+TEST(io_rep_insw_into_mmio_backwards)
+{
+	rep_insw_into_mmio(7, true);
+}
+
 TEST(io_in_byte_merges)
 {
 	struct nvmm_x64_state *st;

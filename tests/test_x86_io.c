@@ -344,9 +344,12 @@ TEST(io_address_size_wraps)
 	exit_io(false, true, true, 1, 4, DS);
 	T_EQ(emulate(4), 4);
 	T_EQ(memcmp(cbl.data, "\x01\x02\x03\x04", 4), 0);
-	T_EQ(f.nlog, 1);
+	/* The device sees each element on its own. */
+	T_EQ(f.nlog, 2);
 	T_EQ(f.log[0].gpa, 0xFFFFFFFE);
-	T_EQ(f.log[0].size, 2);
+	T_EQ(f.log[0].size, 1);
+	T_EQ(f.log[1].gpa, 0xFFFFFFFF);
+	T_EQ(f.log[1].size, 1);
 	T_EQ(st.gprs[RSI], 2);
 
 	/* 64-bit addresses. */
@@ -437,11 +440,30 @@ TEST(io_ins_to_mmio)
 	st.gprs[RCX] = 3;
 	exit_io(true, true, true, 1, 4, ES);
 	T_EQ(emulate(3), 3);
-	T_EQ(f.nlog, 1);
-	T_EQ(f.log[0].gpa, 0xA0000);
-	T_EQ(f.log[0].write, 1);
-	T_EQ(f.log[0].size, 3);
-	T_EQ(fake_logged(&f, 0), 0x121110);
+	/* One write per element, as the CPU makes them. */
+	T_EQ(f.nlog, 3);
+	for (unsigned i = 0; i < 3; i++) {
+		T_EQ(f.log[i].gpa, 0xA0000 + i);
+		T_EQ(f.log[i].write, 1);
+		T_EQ(f.log[i].size, 1);
+		T_EQ(fake_logged(&f, i), 0x10 + i);
+	}
+
+	/* Downwards with DF, words: the highest first. */
+	fake_init_pc(&f);
+	fake_prot32(&st);
+	st.gprs[RFLAGS] |= 0x400;
+	st.gprs[RDI] = 0xA0010;
+	st.gprs[RCX] = 3;
+	exit_io(true, true, true, 2, 4, ES);
+	T_EQ(emulate(3), 3);
+	T_EQ(f.nlog, 3);
+	for (unsigned i = 0; i < 3; i++) {
+		T_EQ(f.log[i].gpa, 0xA0010 - 2 * i);
+		T_EQ(f.log[i].size, 2);
+		T_EQ(fake_logged(&f, i), 0x1110 + 0x202 * i);
+	}
+	T_EQ(st.gprs[RDI], 0xA000A);
 }
 
 TEST(io_errors)

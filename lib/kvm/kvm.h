@@ -42,6 +42,16 @@ struct kvm_mmio_rec {
 	bool write;
 };
 
+/*
+ * The device range an assisted INS wrote, element by element. KVM writes
+ * the same bytes again as it finishes the instruction, in its own pieces
+ * (a block cut in 8-byte accesses): those are absorbed by range.
+ */
+struct kvm_mmio_span {
+	uint64_t gpa;
+	uint32_t len;
+};
+
 /* KVM keeps a VCPU until its VM goes: a destroyed one waits here for reuse. */
 struct kvm_parked {
 	int fd;			/* 0: none (fds 0-2 are never a VCPU's) */
@@ -75,6 +85,8 @@ struct kvm_vcpu {
 	bool assisted;		/* an assist supplied the completion data */
 	struct kvm_mmio_rec journal[KVM_JOURNAL_MAX];
 	unsigned njournal, journal_pos;
+	struct kvm_mmio_span span;
+	uint32_t span_left;	/* bytes of it KVM has still to write */
 
 	struct kvm_xsave *xsave; /* the last XSAVE image, kept for FPU sets */
 	bool xsave_valid;	/* ... and it is still the guest's */
@@ -152,7 +164,8 @@ void kvm_vcpu_io_decoded(struct vcpu *, bool executed);
 uint8_t *kvm_vcpu_io_data(struct vcpu *, uint32_t *count);
 void kvm_vcpu_mmio_data(struct vcpu *, uint64_t *gpa, uint8_t **data,
     uint32_t *len, bool *write);
-int kvm_vcpu_assisted(struct vcpu *, const struct kvm_mmio_rec *, unsigned);
+int kvm_vcpu_assisted(struct vcpu *, const struct kvm_mmio_rec *, unsigned,
+    const struct kvm_mmio_span *);
 
 /* The extensions of <nvmm_ext.h>: full FPU state, events and TSC, debugging. */
 size_t kvm_xsave_size(const struct mach *);

@@ -133,6 +133,21 @@ journal_match(struct kvm_vcpu *k)
 	    (!rec->write || memcmp(rec->data, run->mmio.data, rec->len) == 0);
 }
 
+/* A write of KVM's that repeats the device writes of an assisted INS. */
+static bool
+span_absorb(struct kvm_vcpu *k)
+{
+	const struct kvm_run *run = k->run;
+	uint64_t gpa = run->mmio.phys_addr;
+
+	if (k->span_left == 0 || !run->mmio.is_write || gpa < k->span.gpa ||
+	    gpa + run->mmio.len > k->span.gpa + k->span.len ||
+	    run->mmio.len > k->span_left)
+		return false;
+	k->span_left -= run->mmio.len;
+	return true;
+}
+
 /* Hands KVM the data of an access the assist already made. */
 static void
 journal_absorb(struct kvm_vcpu *k)
@@ -210,6 +225,8 @@ settle(struct vcpu *v, bool keep)
 		if (r < 0)
 			return r;
 		/* Another access of the same instruction, made by the assist. */
+		if (run->exit_reason == KVM_EXIT_MMIO && span_absorb(k))
+			continue;
 		if (run->exit_reason == KVM_EXIT_MMIO && journal_match(k)) {
 			journal_absorb(k);
 			continue;
@@ -236,6 +253,7 @@ settle(struct vcpu *v, bool keep)
 	k->pending = KVM_PENDING_NONE;
 	k->assisted = false;
 	k->njournal = k->journal_pos = 0;
+	k->span_left = 0;
 	if (restore || went_on) {
 		run->s.regs.regs = restore ? exit_regs : between;
 		run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
@@ -584,6 +602,10 @@ translate_exit(struct vcpu *v, struct nvmm_vcpu_exit *exit)
 	struct kvm_run *run = k->run;
 
 	k->pending = KVM_PENDING_NONE;
+	if (run->exit_reason == KVM_EXIT_MMIO && span_absorb(k))
+		return false;
+	/* KVM has finished the assisted instruction. */
+	k->span_left = 0;
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
 		exit_io(v, exit);
@@ -843,7 +865,7 @@ kvm_vcpu_mmio_data(struct vcpu *v, uint64_t *gpa, uint8_t **data,
 
 int
 kvm_vcpu_assisted(struct vcpu *v, const struct kvm_mmio_rec *recs,
-    unsigned n)
+    unsigned n, const struct kvm_mmio_span *span)
 {
 	struct kvm_vcpu *k = &v->kvm;
 
@@ -852,6 +874,8 @@ kvm_vcpu_assisted(struct vcpu *v, const struct kvm_mmio_rec *recs,
 	memcpy(k->journal, recs, n * sizeof(*recs));
 	k->njournal = n;
 	k->journal_pos = 0;
+	k->span = span != NULL ? *span : (struct kvm_mmio_span){ 0, 0 };
+	k->span_left = k->span.len;
 	k->assisted = true;
 	return 0;
 }

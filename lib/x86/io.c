@@ -12,6 +12,30 @@
 /* Bytes of guest memory moved per x86_read_virt/x86_write_virt call. */
 #define CHUNK	256
 
+/*
+ * n elements of a chunk at lo (element i at byte off(i) of buf). A chunk
+ * goes through guest RAM in one call, but a device must see what the CPU
+ * does: one access per element, in the order of execution. So a chunk
+ * that reaches a device is done again element by element.
+ */
+static int
+chunk_access(const struct x86_guest *g, const struct nvmm_x64_state *st,
+    int seg, uint64_t lo, uint8_t *buf, uint64_t n, unsigned size,
+    bool down, bool write)
+{
+	bool device;
+	int rc;
+
+	rc = x86_probe_virt(g, st, seg, lo, buf, n * size, write, &device);
+	for (uint64_t i = 0; rc == 0 && device && i < n; i++) {
+		uint64_t off = (down ? n - 1 - i : i) * size;
+
+		rc = write ? x86_write_virt(g, st, seg, lo + off, buf + off, size) :
+		    x86_read_virt(g, st, seg, lo + off, buf + off, size);
+	}
+	return rc;
+}
+
 /* count string elements from the rSI (OUTS) or rDI (INS) of st. */
 static int64_t
 string_io(const struct x86_guest *g, struct nvmm_x64_state *st,
@@ -40,8 +64,8 @@ string_io(const struct x86_guest *g, struct nvmm_x64_state *st,
 			n = addr / size + 1;
 		lo = down ? addr - (n - 1) * size : addr;
 
-		if (!io->in &&
-		    (rc = x86_read_virt(g, st, seg, lo, buf, n * size)) != 0)
+		if (!io->in && (rc = chunk_access(g, st, seg, lo, buf, n, size,
+		    down, false)) != 0)
 			break;
 		/* Element i of a DF=1 chunk lies i elements below addr. */
 		for (uint64_t i = 0; i < n; i++) {
@@ -51,8 +75,8 @@ string_io(const struct x86_guest *g, struct nvmm_x64_state *st,
 				memset(data, 0, size);
 			cb(opaque, data, size);
 		}
-		if (io->in &&
-		    (rc = x86_write_virt(g, st, seg, lo, buf, n * size)) != 0)
+		if (io->in && (rc = chunk_access(g, st, seg, lo, buf, n, size,
+		    down, true)) != 0)
 			break;
 
 		x86_gpr_write(st, reg, 0, io->address_size,

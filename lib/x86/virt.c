@@ -6,6 +6,7 @@
 #include "x86/x86.h"
 
 #include <errno.h>
+#include <string.h>
 
 int
 x86_access_gpa(const struct x86_guest *g, uint64_t gpa, enum x86_access acc,
@@ -140,6 +141,45 @@ x86_write_virt(const struct x86_guest *g, const struct nvmm_x64_state *st,
 	/* access_virt only reads from buf when writing. */
 	return access_virt(g, st, seg, off, (uint8_t *)(uintptr_t)buf, len,
 	    X86_ACC_WRITE);
+}
+
+struct probe {
+	const struct x86_guest *g;
+	bool device;
+};
+
+static size_t
+probe_ram(void *opaque, uint64_t gpa, bool write, uint8_t *buf, size_t len)
+{
+	const struct probe *p = opaque;
+
+	return p->g->ram(p->g->opaque, gpa, write, buf, len);
+}
+
+static void
+probe_mmio(void *opaque, uint64_t gpa, bool write, uint8_t *data,
+    size_t size)
+{
+	struct probe *p = opaque;
+
+	(void)gpa;
+	p->device = true;
+	if (!write)
+		memset(data, 0, size);
+}
+
+int
+x86_probe_virt(const struct x86_guest *g, const struct nvmm_x64_state *st,
+    int seg, uint64_t off, void *buf, size_t len, bool write, bool *device)
+{
+	struct probe p = { g, false };
+	const struct x86_guest pg = { &p, probe_ram, probe_mmio };
+	int rc;
+
+	rc = access_virt(&pg, st, seg, off, buf, len,
+	    write ? X86_ACC_WRITE : X86_ACC_READ);
+	*device = p.device;
+	return rc;
 }
 
 int

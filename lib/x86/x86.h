@@ -32,9 +32,9 @@ struct x86_guest {
 	/*
 	 * An access of size bytes to a guest-physical address that is not RAM
 	 * (or is RAM without the permission the access needs, as a ROM write):
-	 * 1 to 8 bytes for an instruction operand, up to 256 for a chunk of a
-	 * string I/O. A read fills data. Never called for instruction fetches
-	 * or page-table reads, which need RAM.
+	 * 1 to 8 bytes for an instruction operand, one element of a string
+	 * I/O, in the order the CPU accesses them. A read fills data. Never
+	 * called for instruction fetches or page-table reads, which need RAM.
 	 */
 	void (*mmio)(void *opaque, uint64_t gpa, bool write, uint8_t *data,
 	    size_t size);
@@ -68,6 +68,13 @@ int x86_read_virt(const struct x86_guest *g, const struct nvmm_x64_state *st,
     int seg, uint64_t off, void *buf, size_t len);
 int x86_write_virt(const struct x86_guest *g, const struct nvmm_x64_state *st,
     int seg, uint64_t off, const void *buf, size_t len);
+/*
+ * The same access, to RAM only: where a device lies, nothing is accessed
+ * (a read leaves zeros) and *device is set. It tells whether an access
+ * would reach a device before any device sees it.
+ */
+int x86_probe_virt(const struct x86_guest *g, const struct nvmm_x64_state *st,
+    int seg, uint64_t off, void *buf, size_t len, bool write, bool *device);
 
 /* Bytes of one instruction: the architectural limit. */
 #define X86_INSN_MAX	15
