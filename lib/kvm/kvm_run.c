@@ -410,7 +410,8 @@ debug_arm(struct vcpu *v)
  * starts at the handler's first exit (at its delivery the CPU clears the
  * trap flag anyway): a handler that makes none ends unseen, and the window
  * is reported at the next exit. Where the VMM debugs the guest itself, or
- * KVM cannot step, the interrupt window is the fallback.
+ * KVM cannot step, the interrupt window is the fallback. (A #DB the guest
+ * raises for itself inside the handler is lost to it while it is stepped.)
  */
 static void
 nmi_step_update(struct vcpu *v)
