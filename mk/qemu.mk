@@ -10,8 +10,8 @@ qemu-check: all linux-fetch
 	$(Q)qemu=$$(tools/qemu-nvmm $(B)) && \
 	QEMU_NVMM=$$qemu QEMU_LIMIT=$(QEMU_LIMIT) LINUX_CACHE=$(LINUX_CACHE) \
 	GS_KEEP=$(B)/qemu-check \
-	T_LIMIT=$$((5 * $(QEMU_LIMIT) + 60)) \
-	WITH_KVM_TIMEOUT=$$((5 * $(QEMU_LIMIT) + 120)) \
+	T_LIMIT=$$((6 * $(QEMU_LIMIT) + 60)) \
+	WITH_KVM_TIMEOUT=$$((6 * $(QEMU_LIMIT) + 120)) \
 	sh tests/run.sh $(B) --kvm tests/test_qemu.sh
 
 .PHONY: qemu-check

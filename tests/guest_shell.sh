@@ -3,8 +3,10 @@
 #
 # guest_shell LIMIT COMMAND...: runs COMMAND (a VMM whose console is its
 # stdin and stdout) for at most LIMIT seconds: waits for the shell's
-# prompt, types `grep -c ^processor /proc/cpuinfo`, then poweroff, and
-# waits for COMMAND to end. Sets
+# prompt, types $gs_command (`grep -c ^processor /proc/cpuinfo` if unset),
+# then poweroff, and waits for COMMAND to end. When set, the function
+# named by $gs_before runs at the prompt first, typing on descriptor 3.
+# Sets
 #   gs_prompt  seconds from the start to the first prompt (empty: none)
 #   gs_answer  the command's answer
 #   gs_status  COMMAND's exit status (124: stopped at LIMIT)
@@ -34,6 +36,16 @@ gs_esc=$(printf '\033')
 gs_console() { tr -d '\r' <"$gs_out" | sed "s/$gs_esc\[6n//g"; }
 
 gs_prompts() { [ "$(gs_console | grep -c '^/ # ')" -ge "$1" ]; }
+# gs_reply: the line after the one that ends with the command typed (its
+# echo, after the prompt unless something was typed before), once a prompt
+# follows it.
+gs_reply() {
+	gs_console | awk -v c="$gs_cmd" '
+	    n == 2 && /^\/ # / { print a; exit }
+	    n == 1 { a = $0; n = 2; next }
+	    substr($0, length($0) - length(c) + 1) == c { n = 1 }'
+}
+gs_answered() { [ -n "$(gs_reply)" ]; }
 gs_ended() { ! kill -0 "$gs_pid" 2>/dev/null; }
 
 # gs_await COMMAND...: polls until COMMAND succeeds; fails when the VMM
@@ -64,12 +76,13 @@ guest_shell() {
 	timeout -k 5 "$limit" "$@" <"$gs_dir/in" >"$gs_out" 2>"$gs_err" &
 	gs_pid=$!
 	exec 3>"$gs_dir/in"
+	gs_cmd=${gs_command:-grep -c ^processor /proc/cpuinfo}
 	if gs_await gs_prompts 1; then
 		gs_prompt=$(echo "$(gs_now) $t0" | awk '{ printf "%.1f", $1 - $2 }')
-		echo "grep -c ^processor /proc/cpuinfo" >&3
-		if gs_await gs_prompts 2; then
-			gs_answer=$(gs_console |
-			    sed -n '\|^/ # grep -c ^processor /proc/cpuinfo$|{n;p;q;}')
+		[ -n "${gs_before:-}" ] && $gs_before
+		echo "$gs_cmd" >&3
+		if gs_await gs_answered; then
+			gs_answer=$(gs_reply)
 			echo poweroff >&3
 			gs_await gs_ended
 		fi
