@@ -66,16 +66,20 @@ done
 # NVMM before its comm page: every getstate and setstate an ioctl.
 boot pc 1 comm_page_off LIBNVMM_COMM_PAGE=0
 
-# Two NMIs from QEMU's monitor (Ctrl-A c on the console), seconds apart.
-# QEMU injects the second only once the guest's handler for the first has
-# returned (NMI_READY), so the guest counts both.
+# Two NMIs from QEMU's monitor (Ctrl-A c on the console), the second once
+# the guest's handler has logged the first: QEMU injects it only after
+# that handler's IRET (NMI_READY), and the guest counts both.
+nmi_logged() {
+	for _ in $(seq 300); do
+		[ "$(gs_console | grep -c 'NMI received')" -ge "$1" ] && return
+		sleep 0.2
+	done
+}
 nmi_keys() {
-	printf '\001c' >&3
-	sleep 1
+	printf '\001cnmi\r' >&3
+	nmi_logged 1
 	printf 'nmi\r' >&3
-	sleep 3
-	printf 'nmi\r' >&3
-	sleep 3
+	nmi_logged 2
 	printf '\001c' >&3
 }
 serial=mon:stdio gs_before=nmi_keys gs_command="grep ^NMI: /proc/interrupts"
