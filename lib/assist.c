@@ -326,7 +326,7 @@ nvmm_assist_mem(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu)
 	if (!write && x86_decode_io(st, insn, (size_t)n, &io) > 0 && io.str &&
 	    !io.in) {
 		assist_mmio(&a, gpa, false, data, len);
-		return nvmm_ret(kvm_vcpu_assisted(v, a.recs, 0, NULL));
+		return nvmm_ret(kvm_vcpu_assisted(v, a.recs, 0, &a.span));
 	}
 	memcpy(gprs, st->gprs, sizeof(gprs));
 	const struct x86_guest g = { &a, guest_ram, assist_mmio };

@@ -10,15 +10,12 @@ NVMM_API int
 nvmmx_vcpu_debug(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu,
     const struct nvmmx_debug *dbg)
 {
-	struct mach *m;
 	struct vcpu *v;
 	int r;
 
-	r = vcpu_lookup(mach, vcpu, &m, &v);
+	r = vcpu_lookup_arg(mach, vcpu, dbg, &v);
 	if (r < 0)
 		return nvmm_ret(r);
-	if (dbg == NULL)
-		return nvmm_ret(-EFAULT);
 	if (dbg->flags & ~(uint64_t)DEBUG_FLAGS)
 		return nvmm_ret(-EINVAL);
 	/* DR7 is 32 bits wide: more would make the next entry fail. */

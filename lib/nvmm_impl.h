@@ -119,6 +119,9 @@ void machines_unlock(void);
 struct mach *machines_get(nvmm_machid_t);
 void machines_set(nvmm_machid_t, struct mach *);
 int mach_lookup(struct nvmm_machine *, struct mach **);
+/* vcpu_lookup(), then EFAULT for a NULL argument the call needs. */
+int vcpu_lookup_arg(struct nvmm_machine *, struct nvmm_vcpu *, const void *,
+    struct vcpu **);
 int vcpu_lookup(struct nvmm_machine *, struct nvmm_vcpu *, struct mach **,
     struct vcpu **);
 

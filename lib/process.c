@@ -76,3 +76,14 @@ vcpu_lookup(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu,
 	*vp = v;
 	return 0;
 }
+
+int
+vcpu_lookup_arg(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu,
+    const void *arg, struct vcpu **vp)
+{
+	struct mach *m;
+	int r;
+
+	r = vcpu_lookup(mach, vcpu, &m, vp);
+	return r == 0 && arg == NULL ? -EFAULT : r;
+}

@@ -217,15 +217,12 @@ NVMM_API int
 nvmmx_vcpu_stats(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu,
     struct nvmmx_vcpu_stats *stats)
 {
-	struct mach *m;
 	struct vcpu *v;
 	int r;
 
-	r = vcpu_lookup(mach, vcpu, &m, &v);
+	r = vcpu_lookup_arg(mach, vcpu, stats, &v);
 	if (r < 0)
 		return nvmm_ret(r);
-	if (stats == NULL)
-		return nvmm_ret(-EFAULT);
 	return nvmm_ret(stats_read(v->stats, stats));
 }
 

@@ -213,15 +213,12 @@ NVMM_API int
 nvmm_vcpu_configure(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu,
     uint64_t op, void *conf)
 {
-	struct mach *m;
 	struct vcpu *v;
 	int r;
 
-	r = vcpu_lookup(mach, vcpu, &m, &v);
+	r = vcpu_lookup_arg(mach, vcpu, conf, &v);
 	if (r < 0)
 		return nvmm_ret(r);
-	if (conf == NULL)
-		return nvmm_ret(-EFAULT);
 
 	switch (op) {
 	case NVMM_VCPU_CONF_CALLBACKS:

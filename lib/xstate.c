@@ -23,15 +23,12 @@ static int
 xsave_args(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu,
     const void *buf, size_t size, struct vcpu **vp)
 {
-	struct mach *m;
 	int r;
 
-	r = vcpu_lookup(mach, vcpu, &m, vp);
+	r = vcpu_lookup_arg(mach, vcpu, buf, vp);
 	if (r < 0)
 		return r;
-	if (buf == NULL)
-		return -EFAULT;
-	return size < kvm_xsave_size(m) ? -EINVAL : 0;
+	return size < kvm_xsave_size((*vp)->mach) ? -EINVAL : 0;
 }
 
 NVMM_API int
@@ -64,13 +61,10 @@ NVMM_API int
 nvmmx_vcpu_getextra(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu,
     struct nvmmx_vcpu_extra *extra)
 {
-	struct mach *m;
 	struct vcpu *v;
 	int r;
 
-	r = vcpu_lookup(mach, vcpu, &m, &v);
-	if (r == 0 && extra == NULL)
-		r = -EFAULT;
+	r = vcpu_lookup_arg(mach, vcpu, extra, &v);
 	if (r == 0)
 		r = kvm_vcpu_getextra(v, extra);
 	return nvmm_ret(r);
@@ -107,13 +101,10 @@ NVMM_API int
 nvmmx_vcpu_setextra(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu,
     const struct nvmmx_vcpu_extra *extra)
 {
-	struct mach *m;
 	struct vcpu *v;
 	int r;
 
-	r = vcpu_lookup(mach, vcpu, &m, &v);
-	if (r == 0 && extra == NULL)
-		r = -EFAULT;
+	r = vcpu_lookup_arg(mach, vcpu, extra, &v);
 	if (r == 0)
 		r = extra_check(extra);
 	if (r == 0)

@@ -88,29 +88,17 @@ parse_size(const char *s)
 	return v << shift;
 }
 
+/* A whole number from 1 to max; what it is names it in the message. */
 static unsigned
-parse_cpus(const char *s)
+parse_count(const char *s, long max, const char *what)
 {
 	char *end;
 	long v;
 
 	errno = 0;
 	v = strtol(s, &end, 10);
-	if (end == s || *end != '\0' || errno != 0 || v < 1 || v > MAX_CPUS)
-		die("bad CPU count '%s': from 1 to %d", s, MAX_CPUS);
-	return (unsigned)v;
-}
-
-static unsigned
-parse_port(const char *s)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (end == s || *end != '\0' || errno != 0 || v < 1 || v > 65535)
-		die("bad port '%s': from 1 to 65535", s);
+	if (end == s || *end != '\0' || errno != 0 || v < 1 || v > max)
+		die("bad %s '%s': from 1 to %ld", what, s, max);
 	return (unsigned)v;
 }
 
@@ -244,11 +232,11 @@ main(int argc, char **argv)
 		case 'i': initrd = optarg; break;
 		case 'a': cmdline = optarg; break;
 		case 'm': mem = parse_size(optarg); sized = true; break;
-		case 'c': ncpus = parse_cpus(optarg); sized = true; break;
+		case 'c': ncpus = parse_count(optarg, MAX_CPUS, "CPU count"); sized = true; break;
 		case 's': stats = true; break;
 		case 'S': snapshot = optarg; break;
 		case 'R': restore = optarg; break;
-		case 'g': gdb_port = parse_port(optarg); break;
+		case 'g': gdb_port = parse_count(optarg, 65535, "port"); break;
 		case 'h': usage(stdout); return 0;
 		default:
 			fprintf(stderr, "nvmm-run: see nvmm-run --help\n");

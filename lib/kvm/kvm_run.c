@@ -875,8 +875,8 @@ kvm_vcpu_assisted(struct vcpu *v, const struct kvm_mmio_rec *recs,
 	memcpy(k->journal, recs, n * sizeof(*recs));
 	k->njournal = n;
 	k->journal_pos = 0;
-	k->span = span != NULL ? *span : (struct kvm_mmio_span){ 0, 0 };
-	k->span_left = k->span.len;
+	k->span = *span;
+	k->span_left = span->len;
 	k->assisted = true;
 	return 0;
 }
